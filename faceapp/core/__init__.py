@@ -1,0 +1,1 @@
+"""Headless restoration core. Never imports Qt."""

@@ -1,0 +1,42 @@
+"""Where faceapp keeps its files: platformdirs locations, each overridable by an env variable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "faceapp"
+RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+
+
+def _dir(env_var: str, default: str) -> Path:
+    override = os.environ.get(env_var)
+    return Path(override).expanduser() if override else Path(default)
+
+
+def models_dir() -> Path:
+    """Downloaded and imported model files (never site-packages, never the cwd)."""
+    return _dir("FACEAPP_MODELS_DIR", str(Path(platformdirs.user_data_dir(APP_NAME)) / "models"))
+
+
+def config_dir() -> Path:
+    return _dir("FACEAPP_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME))
+
+
+def data_dir() -> Path:
+    return _dir("FACEAPP_DATA_DIR", platformdirs.user_data_dir(APP_NAME))
+
+
+def log_dir() -> Path:
+    return _dir("FACEAPP_LOG_DIR", platformdirs.user_log_dir(APP_NAME))
+
+
+def cache_dir() -> Path:
+    return _dir("FACEAPP_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME))
+
+
+def resource(*parts: str) -> Path:
+    """A file shipped with the app in resources/."""
+    return RESOURCES.joinpath(*parts)
