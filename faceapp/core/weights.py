@@ -1,0 +1,94 @@
+"""The one gateway through which every weight file is read.
+
+Files come from the internet: loading must never execute code. `.safetensors` files are read
+with safetensors; everything else with `torch.load(weights_only=True)`, which only rebuilds
+tensors and plain containers and refuses any other pickled object.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from faceapp.core.errors import ModelLoadError, UnsafeModelError
+
+StateDict = dict[str, torch.Tensor]
+
+_WRAPPER_KEYS = ("params_ema", "params", "state_dict", "model", "net", "g_ema")
+
+
+def load_checkpoint(path: str | Path) -> Any:
+    """Read a checkpoint file safely; the raw object (usually a dict) is returned."""
+    path = Path(path)
+    _check_file(path)
+    if path.suffix.lower() == ".safetensors":
+        return _load_safetensors(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "weights_only" in str(error) or "Unsupported global" in str(error):
+            raise UnsafeModelError(
+                f"'{path.name}' contains program code or objects that could run code when "
+                "loaded; faceapp refuses to open it. Use the official file of the model."
+            ) from error
+        raise _damaged(path) from error
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
+        raise _damaged(path) from error
+
+
+def load_state_dict(path: str | Path) -> StateDict:
+    """A flat tensor dict from a checkpoint, with the usual wrappers removed."""
+    return unwrap_state_dict(load_checkpoint(path), name=Path(path).name)
+
+
+def unwrap_state_dict(obj: Any, name: str = "the file") -> StateDict:
+    """Strip the wrappers real checkpoints use: params_ema/params, state_dict, `module.`."""
+    for _ in range(3):
+        if not isinstance(obj, Mapping):
+            break
+        inner = next((obj[k] for k in _WRAPPER_KEYS if isinstance(obj.get(k), Mapping)), None)
+        if inner is None or _is_tensor_dict(obj):
+            break
+        obj = inner
+    if not isinstance(obj, Mapping) or not _is_tensor_dict(obj):
+        raise ModelLoadError(f"'{name}' holds no model weights that faceapp can read.")
+    tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if tensors and all(k.startswith("module.") for k in tensors):
+        tensors = {k[len("module.") :]: v for k, v in tensors.items()}
+    return tensors
+
+
+def _is_tensor_dict(obj: Mapping) -> bool:
+    values = list(obj.values())
+    return bool(values) and sum(isinstance(v, torch.Tensor) for v in values) >= len(values) / 2
+
+
+def _load_safetensors(path: Path) -> StateDict:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as error:
+        raise _damaged(path) from error
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise ModelLoadError(f"The model file '{path}' does not exist.")
+    if not path.is_file():
+        raise ModelLoadError(f"'{path}' is a folder, not a model file.")
+    if path.stat().st_size == 0:
+        raise ModelLoadError(f"The model file '{path.name}' is empty.")
+
+
+def _damaged(path: Path) -> ModelLoadError:
+    return ModelLoadError(
+        f"'{path.name}' is not a model file faceapp can read, or it is damaged "
+        "(an incomplete download?)."
+    )
