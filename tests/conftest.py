@@ -63,3 +63,29 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.setenv("XDG_CACHE_HOME", str(root / "xdg_cache"))
     monkeypatch.setenv("XDG_STATE_HOME", str(root / "xdg_state"))
     yield root
+
+
+_WRAPPERS = {"gfpgan_v1.4": "params_ema", "codeformer": "params_ema"}
+
+
+@pytest.fixture(scope="session")
+def golden_file(tmp_path_factory: pytest.TempPathFactory):
+    """golden_file(name) -> a .pth with regenerated golden weights, wrapped like the real file."""
+    import torch
+
+    made: dict[str, Path] = {}
+
+    def make(name: str) -> Path:
+        if name not in made:
+            sd, _ = load_golden(name)
+            wrapper = _WRAPPERS.get(name)
+            path = tmp_path_factory.mktemp("golden") / f"{name}.pth"
+            torch.save({wrapper: sd} if wrapper else sd, path)
+            made[name] = path
+        return made[name]
+
+    return make
+
+
+def photo_path(*parts: str) -> Path:
+    return require_shared("photos", *parts)

@@ -1,0 +1,104 @@
+"""The one-call Python API, for scripts and notebooks.
+
+import faceapp
+result = faceapp.restore("grandma.jpg", model="gfpgan-1.4", strength=0.8)
+result.image  # H x W x 3 RGB numpy array, same dtype as the input
+result.faces  # the faces found, each with box, score and landmarks
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from faceapp.core.engine import Engine
+from faceapp.core.faces import Face, parse_selection
+from faceapp.core.image_io import Photo, photo_from_array, read_photo
+from faceapp.core.pipeline import RestoreOptions, restore_aligned, restore_photo
+from faceapp.core.progress import CancelToken, ProgressCallback, no_progress
+
+_engines: dict[str, Engine] = {}
+
+
+@dataclass
+class Restoration:
+    image: np.ndarray  # RGB (or RGBA when the input had alpha)
+    faces: list[Face]
+
+
+def restore(
+    image: str | os.PathLike | np.ndarray,
+    model: str | None = None,
+    *,
+    model_file: str | os.PathLike | None = None,
+    strength: float = 1.0,
+    fidelity: float = 0.5,
+    faces: str = "all",
+    upscale: int = 1,
+    background: str = "lanczos",
+    bg_model: str | None = None,
+    bg_model_file: str | os.PathLike | None = None,
+    aligned: bool = False,
+    device: str = "auto",
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> Restoration:
+    """Restore the faces in a photo (a path, or an H x W [x 3|4] array: uint8, uint16 or float
+    in [0, 1]). `model` is a catalog id (default: the recommended model); `model_file` a file."""
+    photo = image_to_photo(image)
+    face_path = resolve_model_file(model, model_file, default=True)
+    engine = engine_for(device)
+    if aligned:
+        out = restore_aligned(engine, photo, face_path, strength, fidelity)
+        return Restoration(_as_array(out), [])
+    bg_path = resolve_model_file(bg_model, bg_model_file, default=False)
+    options = RestoreOptions(
+        face_model=face_path,
+        strength=strength,
+        fidelity=fidelity,
+        faces=parse_selection(faces),
+        upscale=upscale,
+        background="model" if bg_path else background,
+        background_model=bg_path,
+    )
+    result = restore_photo(engine, photo, options, progress, cancel)
+    return Restoration(_as_array(result.photo), result.faces)
+
+
+def detect(image: str | os.PathLike | np.ndarray, device: str = "auto") -> list[Face]:
+    photo = image_to_photo(image)
+    return engine_for(device).detector().detect(photo.pixels)
+
+
+def image_to_photo(image: str | os.PathLike | np.ndarray) -> Photo:
+    if isinstance(image, np.ndarray):
+        return photo_from_array(image)
+    return read_photo(image)
+
+
+def resolve_model_file(model_id: str | None, model_file, default: bool) -> Path | None:
+    """A catalog id or a file path to the file to load (None when neither and no default)."""
+    if model_file is not None:
+        return Path(model_file)
+    from faceapp.core.catalog import default_face_model
+    from faceapp.core.model_store import require_model
+
+    if model_id is None and default:
+        model_id = default_face_model()
+    return require_model(model_id) if model_id else None
+
+
+def engine_for(device: str) -> Engine:
+    """Engines are kept per device so repeated calls keep the models loaded."""
+    if device not in _engines:
+        _engines[device] = Engine(device)
+    return _engines[device]
+
+
+def _as_array(photo: Photo) -> np.ndarray:
+    if photo.alpha is None:
+        return photo.pixels
+    return np.dstack([photo.pixels, photo.alpha])

@@ -1,0 +1,218 @@
+"""Loading model files into callable models, with each architecture's official conventions.
+
+Face models take and return RGB in [-1, 1] (NCHW float); background upscalers take and return
+RGB in [0, 1]. The architecture is recognised from the weights themselves, so any checkpoint as
+users download it works (GFPGAN/CodeFormer `params_ema`, RestoreFormer++ Lightning `.ckpt`...).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from faceapp.core.errors import ModelLoadError, UnsupportedModelError
+from faceapp.core.weights import StateDict, load_checkpoint, unwrap_state_dict
+
+FACE = "face"
+BACKGROUND = "background"
+DETECTOR = "detector"
+PARSER = "parser"
+
+_SPANDREL_FACE = {"GFPGAN": "GFPGAN", "CodeFormer": "CodeFormer", "RestoreFormer": "RestoreFormer"}
+_spandrel_lock = threading.Lock()
+_spandrel_ready = False
+
+
+@dataclass
+class FaceModel:
+    arch: str  # GFPGAN, CodeFormer, RestoreFormer, RestoreFormer++, GPEN
+    input_size: int
+    module: nn.Module
+    call: Callable[[nn.Module, Tensor, float], Tensor]
+    has_fidelity: bool = False
+    supports_half: bool = False
+
+    def __call__(self, x: Tensor, fidelity: float = 0.5) -> Tensor:
+        """Restore aligned faces: (N, 3, S, S) RGB in [-1, 1] -> same shape, unclamped."""
+        return self.call(self.module, x, fidelity)
+
+    def to(self, device: torch.device) -> FaceModel:
+        self.module.to(device)
+        return self
+
+    def accepts(self, size: int) -> bool:
+        """Whether the network can run on a size x size crop as it is."""
+        if self.arch.startswith("RestoreFormer"):
+            return size % 32 == 0 and size >= 64
+        return size == self.input_size
+
+
+@dataclass
+class UpscaleModel:
+    arch: str
+    scale: int
+    module: nn.Module
+    supports_half: bool = False
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """(N, 3, H, W) RGB in [0, 1] -> (N, 3, H*scale, W*scale) in [0, 1]."""
+        return self.module(x).clamp_(0, 1)
+
+    def to(self, device: torch.device) -> UpscaleModel:
+        self.module.to(device)
+        return self
+
+
+@dataclass(frozen=True)
+class ModelFileInfo:
+    purpose: str  # FACE, BACKGROUND, DETECTOR, PARSER
+    arch: str
+    input_size: int | None = None
+    scale: int | None = None
+
+
+def load_face_model(path: str | Path) -> FaceModel:
+    """A face restoration model from a file (on the CPU, eval mode, float32)."""
+    model = _load_any(path)
+    if not isinstance(model, FaceModel):
+        raise UnsupportedModelError(
+            f"'{Path(path).name}' is a {_describe(model)}, not a face restoration model."
+        )
+    return model
+
+
+def load_upscale_model(path: str | Path) -> UpscaleModel:
+    """A background upscaler (Real-ESRGAN family) from a file."""
+    model = _load_any(path)
+    if not isinstance(model, UpscaleModel):
+        raise UnsupportedModelError(
+            f"'{Path(path).name}' is a {_describe(model)}, not a background upscaler."
+        )
+    return model
+
+
+def identify_model_file(path: str | Path) -> ModelFileInfo:
+    """What a file is, without keeping the model (for imports)."""
+    model = _load_any(path)
+    if isinstance(model, FaceModel):
+        return ModelFileInfo(FACE, model.arch, input_size=model.input_size)
+    if isinstance(model, UpscaleModel):
+        return ModelFileInfo(BACKGROUND, model.arch, scale=model.scale)
+    return model
+
+
+def _load_any(path: str | Path) -> FaceModel | UpscaleModel | ModelFileInfo:
+    name = Path(path).name
+    sd = _strip_lightning(unwrap_state_dict(load_checkpoint(path), name=name))
+    try:
+        return build_from_state_dict(sd)
+    except UnsupportedModelError as error:
+        raise UnsupportedModelError(f"'{name}': {error}") from None
+    except (RuntimeError, ValueError, KeyError) as error:
+        raise ModelLoadError(
+            f"'{name}' looks like a model but its weights do not fit the architecture ({error})."
+        ) from error
+
+
+def build_from_state_dict(sd: StateDict) -> FaceModel | UpscaleModel | ModelFileInfo:
+    """Recognise the architecture of a bare state dict and build it."""
+    from faceapp.core.archs.gpen import build_gpen, looks_like_gpen
+    from faceapp.core.archs.restoreformer_pp import build_restoreformer, looks_like_restoreformer_pp
+
+    if looks_like_gpen(sd):
+        net = build_gpen(sd)
+        return FaceModel("GPEN", net.size, net, _call_plain, supports_half=False)
+    if looks_like_restoreformer_pp(sd):
+        return FaceModel("RestoreFormer++", 512, build_restoreformer(sd), _call_plain)
+    other = _recognise_non_restorer(sd)
+    if other:
+        return other
+    return _build_with_spandrel(sd)
+
+
+def _build_with_spandrel(sd: StateDict) -> FaceModel | UpscaleModel:
+    import spandrel
+
+    _install_spandrel_extras()
+    try:
+        descriptor = spandrel.ModelLoader().load_from_state_dict(sd)
+    except spandrel.UnsupportedModelError:
+        raise UnsupportedModelError(
+            "this file is not a face restoration or upscaling model faceapp supports."
+        ) from None
+    arch = descriptor.architecture.id
+    module = descriptor.model.eval()
+    half = bool(descriptor.supports_half)
+    if arch in _SPANDREL_FACE:
+        return FaceModel(
+            arch, 512, module, _FACE_CALLS[arch], arch == "CodeFormer", supports_half=half
+        )
+    is_image = isinstance(descriptor, spandrel.ImageModelDescriptor)
+    if is_image and descriptor.scale > 1 and descriptor.input_channels == 3:
+        return UpscaleModel(arch, descriptor.scale, module, supports_half=half)
+    raise UnsupportedModelError(
+        f"this is a {arch} model ({descriptor.purpose}, x{descriptor.scale}), which faceapp "
+        "cannot use for faces or backgrounds."
+    )
+
+
+def _recognise_non_restorer(sd: Mapping[str, Tensor]) -> ModelFileInfo | None:
+    keys = set(sd)
+    if any(k.startswith("ClassHead.") for k in keys) and any(k.startswith("body.") for k in keys):
+        arch = "RetinaFace-R50" if "body.layer2.0.conv1.weight" in keys else "RetinaFace-MobileNet"
+        return ModelFileInfo(DETECTOR, arch)
+    if any(k.startswith("cp.") for k in keys) and any(k.startswith("conv_out.") for k in keys):
+        return ModelFileInfo(PARSER, "BiSeNet")
+    if any(k.startswith("encoder.") for k in keys) and any("parsing" in k for k in keys):
+        return ModelFileInfo(PARSER, "ParseNet")
+    return None
+
+
+def _strip_lightning(sd: StateDict) -> StateDict:
+    """RestoreFormer++'s Lightning checkpoint stores the network under `vqvae.`."""
+    if any(k.startswith("vqvae.") for k in sd):
+        return {k[len("vqvae.") :]: v for k, v in sd.items() if k.startswith("vqvae.")}
+    return sd
+
+
+def _install_spandrel_extras() -> None:
+    global _spandrel_ready
+    with _spandrel_lock:
+        if not _spandrel_ready:
+            import spandrel_extra_arches
+
+            spandrel_extra_arches.install(ignore_duplicates=True)
+            _spandrel_ready = True
+
+
+def _describe(model: FaceModel | UpscaleModel | ModelFileInfo) -> str:
+    if isinstance(model, ModelFileInfo):
+        return f"{model.arch} {model.purpose} model"
+    if isinstance(model, UpscaleModel):
+        return f"{model.arch} background upscaler"
+    return f"{model.arch} face model"
+
+
+def _call_plain(module: nn.Module, x: Tensor, _fidelity: float) -> Tensor:
+    return module(x)
+
+
+def _call_gfpgan(module: nn.Module, x: Tensor, _fidelity: float) -> Tensor:
+    # GFPGAN's own `weight` is ignored by the network; strength is a blend done by the caller.
+    return module(x, return_rgb=False, randomize_noise=False)[0]
+
+
+def _call_codeformer(module: nn.Module, x: Tensor, fidelity: float) -> Tensor:
+    return module(x, weight=float(fidelity))[0]
+
+
+def _call_first(module: nn.Module, x: Tensor, _fidelity: float) -> Tensor:
+    return module(x)[0]
+
+
+_FACE_CALLS = {"GFPGAN": _call_gfpgan, "CodeFormer": _call_codeformer, "RestoreFormer": _call_first}

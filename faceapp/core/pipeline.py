@@ -1,0 +1,203 @@
+"""The restoration job: detect, align, restore, upscale the background, paste back.
+
+The stages are separate functions so the GUI can re-run only what changed: a new strength only
+re-composes (`compose`), a new fidelity only re-runs the network on the faces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from faceapp.core.alignment import alignment_matrix, warp_face
+from faceapp.core.background import lanczos, upscale_with_model
+from faceapp.core.engine import Engine
+from faceapp.core.errors import FaceappError
+from faceapp.core.faces import Face, FaceSelection, select_faces
+from faceapp.core.image_io import Photo, from_float, to_float
+from faceapp.core.models import FaceModel
+from faceapp.core.paste import FacePatch, paste_faces
+from faceapp.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+
+UPSCALES = (1, 2, 3, 4)
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    face_model: Path | None = None  # None: faces are left as they are
+    strength: float = 1.0  # 0 = original face, 1 = fully restored
+    fidelity: float = 0.5  # CodeFormer only: 0 = quality, 1 = identity
+    faces: FaceSelection = "all"
+    upscale: int = 1
+    background: str = "lanczos"  # "lanczos", "none" or "model"
+    background_model: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.strength <= 1.0 or not 0.0 <= self.fidelity <= 1.0:
+            raise ValueError("Strength and fidelity go from 0 to 1.")
+        if self.upscale not in UPSCALES:
+            raise ValueError("The upscale factor must be 1, 2, 3 or 4.")
+        if self.upscale > 1 and self.background == "none":
+            raise ValueError("To upscale, choose a background method (Lanczos or a model).")
+        if self.background == "model" and self.background_model is None:
+            raise ValueError("A background model file is needed.")
+
+
+@dataclass
+class RestoredFace:
+    face: Face
+    patch: FacePatch  # network output in aligned space + the alignment
+    crop: np.ndarray = field(repr=False)  # the aligned input, for before/after views
+
+
+@dataclass
+class RestoreResult:
+    photo: Photo
+    faces: list[Face]  # every face found
+    restored: list[RestoredFace]  # the ones restored
+    background: np.ndarray | None = field(default=None, repr=False)  # cached for re-composing
+
+
+class _Stages:
+    """Maps each stage's own 0..1 progress into the job's."""
+
+    def __init__(self, progress: ProgressCallback, plan: list[tuple[str, float]]) -> None:
+        total = sum(weight for _, weight in plan)
+        self.progress, self.starts, start = progress, {}, 0.0
+        for name, weight in plan:
+            self.starts[name] = (start / total, weight / total)
+            start += weight
+
+    def report(self, stage: str, done: float, message: str) -> None:
+        start, span = self.starts[stage]
+        self.progress(Progress(stage, min(1.0, start + span * done), message))
+
+
+def restore_photo(
+    engine: Engine,
+    photo: Photo,
+    options: RestoreOptions,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    faces: list[Face] | None = None,
+) -> RestoreResult:
+    """The whole job on one photo. `faces` skips detection (the GUI passes the user's list)."""
+    cancel = cancel or CancelToken()
+    stages = _Stages(progress, [("detect", 1), ("restore", 6), ("background", 2), ("paste", 1)])
+    image = to_float(photo.pixels)
+    if faces is None:
+        stages.report("detect", 0, "Finding faces")
+        faces = engine.detector().detect(photo.pixels, cancel)
+    chosen = select_faces(faces, options.faces, photo.size)
+    restored: list[RestoredFace] = []
+    if options.face_model is not None and chosen:
+        model = engine.face_model(options.face_model)
+        report = _face_reporter(stages, len(chosen))
+        restored = restore_faces(engine, model, image, chosen, options.fidelity, report, cancel)
+    cancel.raise_if_cancelled()
+    stages.report("background", 0, "Upscaling the background")
+    background = upscale_background(engine, image, options, stages, cancel)
+    cancel.raise_if_cancelled()
+    stages.report("paste", 0, "Blending the faces in")
+    out = compose(background, restored, options.strength, options.upscale)
+    stages.report("paste", 1, "Done")
+    return RestoreResult(finish_photo(photo, out, options.upscale), faces, restored, background)
+
+
+def _face_reporter(stages: _Stages, count: int):
+    def report(done: int) -> None:
+        stages.report("restore", done / count, f"Restoring face {min(done + 1, count)} of {count}")
+
+    return report
+
+
+def restore_faces(
+    engine: Engine,
+    model: FaceModel,
+    image: np.ndarray,
+    faces: list[Face],
+    fidelity: float,
+    on_face=None,
+    cancel: CancelToken | None = None,
+) -> list[RestoredFace]:
+    """Align each face, run the network on it, keep its output in aligned space."""
+    results = []
+    for i, face in enumerate(faces):
+        if cancel:
+            cancel.raise_if_cancelled()
+        if on_face:
+            on_face(i)
+        matrix = alignment_matrix(face.landmarks, model.input_size)
+        crop = warp_face(image, matrix, model.input_size)
+        output = run_face_model(engine, model, crop, fidelity)
+        results.append(RestoredFace(face, FacePatch(output, matrix), crop))
+    if on_face:
+        on_face(len(faces))
+    return results
+
+
+@torch.inference_mode()
+def run_face_model(engine: Engine, model: FaceModel, crop: np.ndarray, fidelity: float):
+    """One aligned crop (float RGB [0, 1]) through the network with its official mapping:
+    x = 2p - 1 in, clamp(y, -1, 1) then (y + 1) / 2 out."""
+    x = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))).unsqueeze(0)
+    x = (x * 2 - 1).to(engine.device)
+    y = model(x, fidelity)[0].float().clamp_(-1, 1)
+    return ((y + 1) / 2).cpu().numpy().transpose(1, 2, 0).astype(np.float32)
+
+
+def upscale_background(engine, image, options: RestoreOptions, stages=None, cancel=None):
+    if options.upscale == 1 or options.background == "none":
+        return image.copy()
+    if options.background == "lanczos":
+        return lanczos(image, options.upscale)
+    model = engine.upscaler(options.background_model)
+
+    def on_tile(done: int, total: int) -> None:
+        if stages:
+            stages.report("background", done / total, f"Upscaling the background ({done}/{total})")
+
+    return upscale_with_model(
+        image, model, options.upscale, engine.device, on_tile=on_tile, cancel=cancel
+    )
+
+
+def compose(background: np.ndarray, restored: list[RestoredFace], strength: float, scale: int):
+    """Paste the restored faces onto a copy of the (upscaled) background. Cheap: no network."""
+    return paste_faces(background.copy(), [r.patch for r in restored], strength, scale)
+
+
+def finish_photo(photo: Photo, image: np.ndarray, scale: int) -> Photo:
+    """Back to the photo's bit depth, with its alpha (resized) and greyness."""
+    if photo.grayscale:
+        luma = image @ np.array([0.299, 0.587, 0.114], np.float32)
+        image = np.repeat(luma[..., None], 3, axis=2)
+    alpha = photo.alpha
+    if alpha is not None and scale != 1:
+        h, w = image.shape[:2]
+        alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
+    return replace(photo, pixels=from_float(image, photo.pixels.dtype), alpha=alpha)
+
+
+def restore_aligned(
+    engine: Engine, photo: Photo, model_path: Path, strength: float, fidelity: float
+) -> Photo:
+    """An already aligned face crop: no detection, no paste-back; the output is the restored
+    crop at the model's size (or the crop's own size for size-agnostic models)."""
+    model = engine.face_model(model_path)
+    image = to_float(photo.pixels)
+    h, w = image.shape[:2]
+    if h != w:
+        raise FaceappError(f"An aligned face must be square; this image is {w} × {h}.")
+    size = w if model.accepts(w) else model.input_size
+    if size != w:
+        image = cv2.resize(
+            image, (size, size), interpolation=cv2.INTER_CUBIC if size > w else cv2.INTER_AREA
+        )
+    output = run_face_model(engine, model, image, fidelity)
+    blended = strength * output + (1 - strength) * image
+    return finish_photo(replace(photo, alpha=None), blended, 1)

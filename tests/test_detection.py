@@ -1,0 +1,102 @@
+"""Face detection on the real shared photos with the shipped detector.
+
+The expected counts were checked by looking at each photo with the detections drawn on it:
+every visible face found, no false positives (dogs, flowers, patterned backgrounds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import photo_path
+
+from faceapp.core.detection import FaceDetector
+from faceapp.core.image_io import read_photo
+
+PORTRAITS = [
+    "misc_faces/deepface__img1.jpg",
+    "misc_faces/deepface__img3.jpg",
+    "misc_faces/deepface__img33.jpg",
+    "misc_faces/deepface__img51.jpg",
+    "misc_faces/facexlib__test.jpg",
+    "misc_faces/facexlib__test2.jpg",
+    "misc_faces/spandrel__einstein.png",
+    "misc_faces/spandrel__lr-face.jpg",
+    "misc_faces/spandrel__blurry-face.jpg",
+    "gfpgan_inputs/cropped_faces__Adele_crop.png",
+    "restoreformerpp/aligned__046_00022_00_org.png",
+    "old_photos/old_w_scratch__b.png",
+]
+GROUPS = {
+    "group_photos/dlib__dogs.jpg": 0,
+    "group_photos/deepface__couple.jpg": 2,
+    "group_photos/dlib__2008_001322.jpg": 3,
+    "group_photos/dlib__2008_002506.jpg": 3,
+    "group_photos/dlib__2008_002470.jpg": 6,
+    "group_photos/dlib__2008_007676.jpg": 7,
+    "group_photos/dlib__2008_004176.jpg": 7,
+    "group_photos/dlib__2007_007763.jpg": 7,
+    "gfpgan_inputs/whole_imgs__Blake_Lively.jpg": 2,
+    "old_photos/old_w_scratch__d.png": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector(device="cpu")
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name", PORTRAITS)
+def test_portraits_have_exactly_one_face(detector: FaceDetector, name: str) -> None:
+    faces = detector.detect(read_photo(photo_path(*name.split("/"))).pixels)
+    assert len(faces) == 1
+    assert faces[0].score > 0.9
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(("name", "count"), sorted(GROUPS.items()))
+def test_group_photos_count(detector: FaceDetector, name: str, count: int) -> None:
+    faces = detector.detect(read_photo(photo_path(*name.split("/"))).pixels)
+    assert len(faces) == count
+
+
+@pytest.mark.shared
+def test_a_face_filling_a_20_megapixel_portrait(detector: FaceDetector) -> None:
+    import cv2
+
+    pixels = read_photo(photo_path("misc_faces", "deepface__img51.jpg")).pixels
+    big = cv2.resize(pixels, (5472, 3648), interpolation=cv2.INTER_CUBIC)
+    faces = detector.detect(big)
+    assert len(faces) == 1
+    assert faces[0].width > 1500
+
+
+@pytest.mark.shared
+def test_faces_are_numbered_in_reading_order(detector: FaceDetector) -> None:
+    faces = detector.detect(read_photo(photo_path("group_photos", "dlib__2008_002506.jpg")).pixels)
+    assert [f.index for f in faces] == list(range(len(faces)))
+    xs = [f.center[0] for f in faces]
+    assert xs == sorted(xs)  # one row of people, numbered left to right
+
+
+@pytest.mark.shared
+def test_landmarks_lie_inside_their_boxes(detector: FaceDetector) -> None:
+    for face in detector.detect(read_photo(photo_path("group_photos", "deepface__couple.jpg")).pixels):
+        x1, y1, x2, y2 = face.box
+        assert np.all((face.landmarks[:, 0] > x1) & (face.landmarks[:, 0] < x2))
+        assert np.all((face.landmarks[:, 1] > y1) & (face.landmarks[:, 1] < y2))
+        assert face.landmarks[0, 0] < face.landmarks[1, 0]  # left eye left of right eye
+
+
+def test_no_faces_is_a_normal_result(detector: FaceDetector) -> None:
+    assert detector.detect(np.full((300, 400, 3), 128, np.uint8)) == []
+
+
+@pytest.mark.shared
+def test_a_face_added_by_box_gets_landmarks(detector: FaceDetector) -> None:
+    pixels = read_photo(photo_path("group_photos", "deepface__couple.jpg")).pixels
+    found = detector.detect(pixels)[0]
+    manual = detector.detect_in_box(pixels, found.box)
+    assert manual is not None and manual.manual
+    assert np.abs(manual.landmarks - found.landmarks).max() < 0.1 * found.width
