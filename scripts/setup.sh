@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up faceapp in ./.venv (idempotent: a second run only checks what is there).
+# Usage: bash scripts/setup.sh [dev]   -- "dev" adds the test tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+extras="${1:-}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  echo "faceapp needs Python 3.10 or newer; found $("$PYTHON" --version 2>&1)." >&2
+  exit 1
+fi
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+
+stamp=".venv/.faceapp-installed${extras:+-$extras}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  spec="."
+  [ -n "$extras" ] && spec=".[$extras]"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+  touch "$stamp"
+fi
+
+# facexlib depends on the full opencv-python, whose bundled Qt clashes with PySide6:
+# keep only the headless build.
+if .venv/bin/python -m pip show --quiet opencv-python >/dev/null 2>&1; then
+  .venv/bin/python -m pip uninstall --quiet --yes opencv-python
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall \
+    --no-deps "$(.venv/bin/python -m pip show opencv-python-headless | awk '/^Version:/{print "opencv-python-headless=="$2}')"
+fi
