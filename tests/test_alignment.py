@@ -14,8 +14,13 @@ def _facexlib_helper(face_size: int, image: np.ndarray, landmarks: np.ndarray):
     # FaceRestoreHelper.__init__ downloads detection weights; set only what alignment reads.
     helper = object.__new__(FaceRestoreHelper)
     template = np.array(
-        [[192.98138, 239.94708], [318.90277, 240.1936], [256.63416, 314.01935],
-         [201.26117, 371.41043], [313.08905, 371.15118]]
+        [
+            [192.98138, 239.94708],
+            [318.90277, 240.1936],
+            [256.63416, 314.01935],
+            [201.26117, 371.41043],
+            [313.08905, 371.15118],
+        ]
     )
     helper.face_template = template * (face_size / 512.0)
     helper.face_size = (face_size, face_size)

@@ -82,7 +82,8 @@ def test_faces_are_numbered_in_reading_order(detector: FaceDetector) -> None:
 
 @pytest.mark.shared
 def test_landmarks_lie_inside_their_boxes(detector: FaceDetector) -> None:
-    for face in detector.detect(read_photo(photo_path("group_photos", "deepface__couple.jpg")).pixels):
+    pixels = read_photo(photo_path("group_photos", "deepface__couple.jpg")).pixels
+    for face in detector.detect(pixels):
         x1, y1, x2, y2 = face.box
         assert np.all((face.landmarks[:, 0] > x1) & (face.landmarks[:, 0] < x2))
         assert np.all((face.landmarks[:, 1] > y1) & (face.landmarks[:, 1] < y2))

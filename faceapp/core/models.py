@@ -168,7 +168,9 @@ def _recognise_non_restorer(sd: Mapping[str, Tensor]) -> ModelFileInfo | None:
         return ModelFileInfo(DETECTOR, arch)
     if any(k.startswith("cp.") for k in keys) and any(k.startswith("conv_out.") for k in keys):
         return ModelFileInfo(PARSER, "BiSeNet")
-    if any(k.startswith("encoder.") for k in keys) and any("parsing" in k for k in keys):
+    if any(k.startswith("encoder.") for k in keys) and any(
+        k.startswith("out_mask_conv.") for k in keys
+    ):
         return ModelFileInfo(PARSER, "ParseNet")
     return None
 

@@ -8,6 +8,7 @@ tensors and plain containers and refuses any other pickled object.
 from __future__ import annotations
 
 import pickle
+import pickletools
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,13 +32,13 @@ def load_checkpoint(path: str | Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        if "weights_only" in str(error) or "Unsupported global" in str(error):
+        if _asks_for_code(str(error), path):
             raise UnsafeModelError(
                 f"'{path.name}' contains program code or objects that could run code when "
                 "loaded; faceapp refuses to open it. Use the official file of the model."
             ) from error
         raise _damaged(path) from error
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
+    except Exception as error:  # noqa: BLE001 - garbage input raises all sorts of errors
         raise _damaged(path) from error
 
 
@@ -61,6 +62,26 @@ def unwrap_state_dict(obj: Any, name: str = "the file") -> StateDict:
     if tensors and all(k.startswith("module.") for k in tensors):
         tensors = {k[len("module.") :]: v for k, v in tensors.items()}
     return tensors
+
+
+_CODE_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE"}
+
+
+def _asks_for_code(message: str, path: Path) -> bool:
+    """Whether a file refused by the weights-only unpickler wanted to import or call anything.
+
+    Every refusal mentions weights_only, so the message alone cannot tell a malicious pickle
+    from a damaged download; for plain pickles the opcode stream is read (never executed).
+    """
+    if "Unsupported global" in message or "GLOBAL" in message:
+        return True
+    if zipfile.is_zipfile(path):
+        return False
+    try:
+        with path.open("rb") as stream:
+            return any(op.name in _CODE_OPCODES for op, _, _ in pickletools.genops(stream))
+    except Exception:  # noqa: BLE001 - not even a pickle: damaged, not malicious
+        return False
 
 
 def _is_tensor_dict(obj: Mapping) -> bool:

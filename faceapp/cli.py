@@ -1,0 +1,180 @@
+"""faceapp-cli: restore faces in photos from the command line (the GUI drives the same core)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from faceapp import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceapp-cli",
+        description="Restore faces in damaged, blurry or low-resolution photos.",
+    )
+    parser.add_argument("--version", action="version", version=f"faceapp {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_detect(sub)
+    _add_restore(sub)
+    from faceapp.cli_models import add_models_parser
+
+    add_models_parser(sub)
+    return parser
+
+
+def _add_detect(sub) -> None:
+    p = sub.add_parser("detect", help="list the faces found in photos")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+
+
+def _add_restore(sub) -> None:
+    p = sub.add_parser("restore", help="restore the faces in photos and save the results")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("-o", "--output-dir", type=Path, metavar="DIR", help="folder for results")
+    out.add_argument("--output", type=Path, metavar="FILE", help="result file (one input only)")
+    model = p.add_mutually_exclusive_group()
+    model.add_argument("--model", metavar="ID", help="face model id (see: models list)")
+    model.add_argument("--model-file", type=Path, metavar="PATH", help="a face model file")
+    p.add_argument("--strength", type=_unit, default=1.0, help="0..1 (default 1)")
+    p.add_argument("--fidelity", type=_unit, default=0.5, help="CodeFormer 0..1 (default 0.5)")
+    p.add_argument("--faces", default="all", help="all, largest, center or indices like 0,2")
+    p.add_argument("--aligned", action="store_true", help="inputs are aligned face crops")
+    p.add_argument("--upscale", type=int, default=1, choices=(1, 2, 3, 4))
+    bg = p.add_mutually_exclusive_group()
+    bg.add_argument("--bg", choices=("lanczos", "none"), default=None)
+    bg.add_argument("--bg-model", metavar="ID", help="background upscaler id")
+    bg.add_argument("--bg-model-file", type=Path, metavar="PATH", help="an upscaler file")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--format", default="auto", choices=("auto", "png", "jpg", "webp", "tiff"))
+    p.add_argument("--quality", type=_quality, default=95, help="JPEG/WebP 1..100 (default 95)")
+    p.add_argument("--no-metadata", action="store_true", help="do not copy EXIF/ICC/dates")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier result")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+def _unit(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
+def _quality(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 100")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "detect":
+            return run_detect(args)
+        if args.command == "restore":
+            return run_restore(args, parser)
+        from faceapp.cli_models import run_models
+
+        return run_models(args)
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def run_detect(args) -> int:
+    from faceapp.core.engine import Engine
+
+    engine = _engine_or_none(args)
+    if engine is None:
+        return EXIT_FAILED
+    report, failed = [], 0
+    for image in args.images:
+        faces = _guard(args, image, lambda image=image: _detect_one(engine, image))
+        if faces is None:
+            failed += 1
+            continue
+        report.append({"image": image, "faces": [f.to_dict() for f in faces]})
+        if not args.json:
+            _print_faces(image, faces)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    assert Engine  # imported for the type only
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _detect_one(engine, image: str):
+    from faceapp.core.image_io import read_photo
+
+    return engine.detector().detect(read_photo(image).pixels)
+
+
+def _print_faces(image: str, faces) -> None:
+    print(f"{image}: {len(faces)} face{'s' if len(faces) != 1 else ''}")
+    for f in faces:
+        x1, y1, x2, y2 = (round(v) for v in f.box)
+        marks = " ".join(f"({x:.0f},{y:.0f})" for x, y in f.landmarks)
+        print(f"  #{f.index}  box {x1},{y1},{x2},{y2}  score {f.score:.3f}  landmarks {marks}")
+
+
+def run_restore(args, parser: argparse.ArgumentParser) -> int:
+    from faceapp.cli_restore import RestoreCommand
+
+    if args.output and len(args.images) > 1:
+        parser.error("--output takes one input; use -o DIR for several")
+    try:
+        command = RestoreCommand.from_args(args)
+    except ValueError as error:
+        parser.error(str(error))
+    except Exception as error:  # noqa: BLE001 - one clear line, as for every failure
+        _report(args, "faceapp-cli", error)
+        return EXIT_FAILED
+    failed = 0
+    for image in args.images:
+        if _guard(args, image, lambda image=image: command.run_one(image)) is None:
+            failed += 1
+    command.finish()
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _engine_or_none(args):
+    from faceapp.core.engine import Engine
+
+    try:
+        return Engine(args.device)
+    except ValueError as error:
+        _report(args, "faceapp-cli", error)
+        return None
+
+
+def _guard(args, image: str, work):
+    """Run one input's work; on failure print one clear line (traceback with --debug)."""
+    try:
+        return work()
+    except Exception as error:  # noqa: BLE001 - every failure becomes one line
+        _report(args, image, error)
+        return None
+
+
+def _report(args, where: str, error: BaseException) -> None:
+    from faceapp.core.errors import FaceappError
+
+    if args.debug:
+        traceback.print_exception(error)
+    message = str(error) if isinstance(error, FaceappError | ValueError) else repr(error)
+    print(f"error: {where}: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Helpers for the model catalog/store tests: a local model server and the user catalog."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from faceapp.core import download, paths
+
+
+class ModelServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.files: dict[str, bytes | Path] = {}  # URL path -> content
+        self.requests: list[str] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client hanging up after a checksum failure is expected
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ModelServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.server.requests.append(self.path)
+        content = self.server.files.get(self.path)
+        if content is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        size = content.stat().st_size if isinstance(content, Path) else len(content)
+        self.send_response(200)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        if isinstance(content, Path):
+            with open(content, "rb") as file:
+                shutil.copyfileobj(file, self.wfile, 1024 * 1024)
+        else:
+            self.wfile.write(content)
+
+
+@contextmanager
+def running_server() -> Iterator[ModelServer]:
+    server = ModelServer()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def serving(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelServer]:
+    """A running server that every download URL is redirected to (no proxy, no host map)."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv(download.HOST_MAP_ENV, raising=False)
+    with running_server() as server:
+        monkeypatch.setenv(download.BASE_URL_ENV, server.base_url)
+        yield server
+
+
+def write_user_catalog(text: str) -> Path:
+    """Write the user's catalog.toml in the (test-redirected) config folder."""
+    path = paths.config_dir() / "catalog.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

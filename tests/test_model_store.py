@@ -1,0 +1,342 @@
+"""The model folder: download, import, verify and remove, and the `models` CLI commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import SHARED, load_golden, require_shared
+from models_testkit import ModelServer, serving, write_user_catalog
+
+from faceapp.cli_models import add_models_parser, run_models
+from faceapp.core import catalog, model_store, paths
+from faceapp.core.download import DownloadProgress, sha256_file
+from faceapp.core.errors import (
+    ChecksumError,
+    ModelLoadError,
+    ModelNotInstalledError,
+    UnsafeModelError,
+    UnsupportedModelError,
+)
+from faceapp.core.model_store import ModelImportError, ModelStoreError
+
+GFPGAN_URL_PATH = "/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.4.pth"
+ANIME = SHARED / "weights" / "realesr-animevideov3.pth"
+WRONG_SHA = "ab" * 32
+ANIME_CATALOG = """
+[[model]]
+id = "anime-x4"
+purpose = "background"
+arch = "Compact"
+scale = 4
+file_name = "realesr-animevideov3.pth"
+licence = "BSD-3-Clause"
+"""
+
+
+@dataclass(frozen=True)
+class GoldenFile:
+    path: Path
+    sha256: str
+    size: int
+
+
+@pytest.fixture(scope="module")
+def gfpgan_file(tmp_path_factory: pytest.TempPathFactory) -> GoldenFile:
+    """A regenerated GFPGAN v1.4 checkpoint wrapped like the official one (about 350 MB)."""
+    state_dict, _ = load_golden("gfpgan_v1.4")
+    path = tmp_path_factory.mktemp("golden") / "GFPGANv1.4.pth"
+    torch.save({"params_ema": state_dict}, path)
+    del state_dict
+    return GoldenFile(path, sha256_file(path), path.stat().st_size)
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelServer]:
+    with serving(monkeypatch) as srv:
+        yield srv
+
+
+def patch_entry(monkeypatch: pytest.MonkeyPatch, model_id: str, **changes: object) -> None:
+    entries = tuple(
+        replace(e, **changes) if e.id == model_id else e for e in catalog.BUILTIN_ENTRIES
+    )
+    monkeypatch.setattr(catalog, "BUILTIN_ENTRIES", entries)
+
+
+def models_folder_names() -> list[str]:
+    folder = paths.models_dir()
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def cli(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="faceapp-cli")
+    add_models_parser(parser.add_subparsers(dest="command", required=True))
+    return run_models(parser.parse_args(["models", *argv]))
+
+
+def unchanged(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+# ------------------------------------------------------------------------------ lookups
+
+
+def test_missing_model_says_how_to_get_it() -> None:
+    assert model_store.installed_path("gfpgan-1.4") is None
+    with pytest.raises(ModelNotInstalledError, match="faceapp-cli models download gfpgan-1.4"):
+        model_store.require_model("gfpgan-1.4")
+    with pytest.raises(ModelNotInstalledError, match="import PATH --as gpen-bfr-2048"):
+        model_store.require_model("gpen-bfr-2048")
+    with pytest.raises(ModelStoreError, match="no download address"):
+        model_store.download_model("gpen-bfr-1024")
+
+
+def test_shipped_detector_is_installed_and_cannot_be_removed() -> None:
+    path = model_store.require_model("retinaface-mobile")
+    assert path == paths.resource("weights", "retinaface_mobilenet0.25.pth")
+    assert paths.models_dir() not in path.parents
+    with pytest.raises(ModelStoreError, match="cannot be removed"):
+        model_store.remove("retinaface-mobile")
+    assert model_store.verify() == [("retinaface-mobile", True, "SHA-256 matches")]
+
+
+# ------------------------------------------------------------------------------ download
+
+
+@pytest.mark.shared
+def test_download_catalog_model(
+    server: ModelServer, gfpgan_file: GoldenFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_entry(monkeypatch, "gfpgan-1.4", sha256=gfpgan_file.sha256, size=gfpgan_file.size)
+    server.files[GFPGAN_URL_PATH] = gfpgan_file.path
+    calls: list[DownloadProgress] = []
+
+    path = model_store.download_model("gfpgan-1.4", progress=calls.append)
+    assert path == paths.models_dir() / "GFPGANv1.4.pth"
+    assert sha256_file(path) == gfpgan_file.sha256
+    assert calls[-1].downloaded == calls[-1].total == gfpgan_file.size
+    assert model_store.require_model("gfpgan-1.4") == path
+    assert models_folder_names() == ["GFPGANv1.4.pth"]  # pinned: no hash recorded
+
+    # Installed and intact: nothing is fetched again.
+    assert model_store.download_model("gfpgan-1.4") == path
+    assert server.requests == [GFPGAN_URL_PATH]
+
+
+@pytest.mark.shared
+def test_download_with_wrong_checksum_leaves_nothing(
+    server: ModelServer, gfpgan_file: GoldenFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_entry(monkeypatch, "gfpgan-1.4", sha256=WRONG_SHA, size=None)
+    server.files[GFPGAN_URL_PATH] = gfpgan_file.path
+    with pytest.raises(ChecksumError, match="SHA-256 mismatch"):
+        model_store.download_model("gfpgan-1.4")
+    assert models_folder_names() == []
+
+
+# ------------------------------------------------------------------------------ import
+
+
+@pytest.mark.shared
+def test_import_gfpgan_as_unpinned_id(
+    gfpgan_file: GoldenFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for model_id in ("gfpgan-1.3", "gfpgan-1.4"):
+        patch_entry(monkeypatch, model_id, sha256=None, sha256_source=catalog.UNVERIFIED)
+    before = unchanged(gfpgan_file.path)
+
+    # v1.3 and v1.4 share an architecture: without a hash to tell them apart, ask.
+    with pytest.raises(ModelImportError, match=r"several models \(gfpgan-1.3, gfpgan-1.4\)"):
+        model_store.import_model(gfpgan_file.path)
+    assert models_folder_names() == []
+
+    entry, dest = model_store.import_model(gfpgan_file.path, as_id="gfpgan-1.4")
+    assert entry.id == "gfpgan-1.4" and dest == paths.models_dir() / "GFPGANv1.4.pth"
+    assert sha256_file(dest) == gfpgan_file.sha256
+    assert unchanged(gfpgan_file.path) == before
+    assert models_folder_names() == ["GFPGANv1.4.pth", "hashes.json"]
+    # An import is not a reference for downloads, but lets verify notice damage.
+    assert model_store.reference_hash(entry) is None
+    assert model_store.verify(["gfpgan-1.4"]) == [("gfpgan-1.4", True, "SHA-256 matches")]
+
+
+@pytest.mark.shared
+def test_import_with_mismatching_pin_stores_nothing(
+    gfpgan_file: GoldenFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_entry(monkeypatch, "gfpgan-1.4", sha256=WRONG_SHA)
+    with pytest.raises(ChecksumError, match="Nothing was imported"):
+        model_store.import_model(gfpgan_file.path, as_id="gfpgan-1.4")
+    assert models_folder_names() == []
+    assert gfpgan_file.path.is_file()
+
+
+@pytest.mark.shared
+def test_import_matches_by_pinned_hash(
+    gfpgan_file: GoldenFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_entry(monkeypatch, "gfpgan-1.3", sha256=gfpgan_file.sha256)
+    entry, dest = model_store.import_model(gfpgan_file.path)
+    assert entry.id == "gfpgan-1.3" and dest.name == "GFPGANv1.3.pth"
+    assert models_folder_names() == ["GFPGANv1.3.pth"]
+
+
+@pytest.mark.shared
+def test_import_background_model_via_user_catalog() -> None:
+    require_shared("weights", ANIME.name)
+    # Not the official realesr-general-x4v3 file, and nothing else in the catalog fits.
+    with pytest.raises(ModelImportError, match="not the official file of realesr-general-x4v3"):
+        model_store.import_model(ANIME)
+
+    write_user_catalog(ANIME_CATALOG)
+    entry, dest = model_store.import_model(ANIME)
+    assert entry.id == "anime-x4" and entry.purpose == "background"
+    assert dest.read_bytes() == ANIME.read_bytes()
+    assert model_store.require_model("anime-x4") == dest
+
+
+@pytest.mark.shared
+def test_import_refuses_a_detector() -> None:
+    detector = require_shared("weights", "retinaface_mobilenet0.25.pth")
+    with pytest.raises(UnsupportedModelError, match="seems to be a RetinaFace-MobileNet face det"):
+        model_store.import_model(detector)
+    with pytest.raises(ModelStoreError, match="only face restoration and background"):
+        model_store.import_model(detector, as_id="retinaface-r50")
+    assert models_folder_names() == []
+
+
+def test_import_refuses_a_random_file(tmp_path: Path) -> None:
+    junk = tmp_path / "holiday.pth"
+    junk.write_bytes(os.urandom(10_000))
+    # weights.py currently calls any non-pickle file "program code" (UnsafeModelError);
+    # either way it must be a ModelLoadError naming the user's file.
+    with pytest.raises(ModelLoadError, match="'holiday.pth'"):
+        model_store.import_model(junk)
+    assert models_folder_names() == []
+    with pytest.raises(ModelStoreError, match="no file"):
+        model_store.import_model(tmp_path / "missing.pth")
+
+
+class _Evil:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, ...]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_import_refuses_an_unsafe_pickle(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pth"
+    torch.save({"params_ema": {"w": torch.zeros(2)}, "hook": _Evil(marker)}, evil)
+    with pytest.raises(UnsafeModelError, match="'evil.pth'"):
+        model_store.import_model(evil)
+    assert not marker.exists()
+    assert models_folder_names() == []
+
+
+# ------------------------------------------------------------------------------ verify, remove
+
+
+@pytest.mark.shared
+def test_verify_detects_damage_and_remove_deletes() -> None:
+    require_shared("weights", ANIME.name)
+    write_user_catalog(ANIME_CATALOG)
+    _, dest = model_store.import_model(ANIME, as_id="anime-x4")
+    assert cli("verify") == 0
+
+    with open(dest, "r+b") as file:
+        file.seek(1000)
+        file.write(b"\x00" * 16)
+    [(model_id, ok, message)] = model_store.verify(["anime-x4"])
+    assert (model_id, ok) == ("anime-x4", False) and "damaged" in message
+    assert cli("verify", "anime-x4") == 1
+
+    assert model_store.remove("anime-x4") == dest
+    assert not dest.exists() and model_store.installed_path("anime-x4") is None
+    assert "anime-x4" not in json.loads((paths.models_dir() / "hashes.json").read_text())["models"]
+    with pytest.raises(ModelNotInstalledError):
+        model_store.remove("anime-x4")
+
+
+@pytest.mark.shared
+def test_verify_falls_back_to_loading_without_a_reference_hash() -> None:
+    require_shared("weights", ANIME.name)
+    write_user_catalog(ANIME_CATALOG)
+    paths.models_dir().mkdir(parents=True)
+    (paths.models_dir() / ANIME.name).write_bytes(ANIME.read_bytes())  # copied in by hand
+    [(_, ok, message)] = model_store.verify(["anime-x4"])
+    assert ok and "Compact background upscaler" in message
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+def test_cli_list_json_and_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("list", "--json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["id"] for r in rows} == {e.id for e in catalog.BUILTIN_ENTRIES}
+    for row in rows:
+        assert row["licence"] and "commercial_use" in row and isinstance(row["installed"], bool)
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["codeformer"]["commercial_use"] is False
+    assert by_id["retinaface-mobile"]["installed"] is True
+
+    assert cli("list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["ID", "PURPOSE", "SIZE", "INSTALLED", "LICENCE"]
+    assert any(line.startswith("gfpgan-1.4 ") and "332.5 MB" in line for line in lines)
+
+
+def test_cli_dir(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("dir") == 0
+    assert capsys.readouterr().out.strip() == str(paths.models_dir())
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("download", "nope"), "There is no model 'nope'"),
+        (("download", "gpen-bfr-2048"), "gpen-bfr-2048: GPEN 2048 (gpen-bfr-2048) has no"),
+        (("remove", "gfpgan-1.4"), "is not installed"),
+        (("remove", "retinaface-mobile"), "cannot be removed"),
+        (("verify", "codeformer"), "1 of 1 models failed verification"),
+        (("import", "/no/such/file.pth"), "There is no file"),
+    ],
+)
+def test_cli_failures_print_one_line(
+    argv: tuple[str, ...], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(*argv) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("error: ") and expected in err and "Traceback" not in err
+
+
+def test_cli_download_and_remove(
+    server: ModelServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = os.urandom(200_000)
+    server.files["/models/small.pth"] = data
+    write_user_catalog(
+        ANIME_CATALOG.replace("anime-x4", "small").replace("realesr-animevideov3", "small")
+        + 'urls = ["https://example.org/models/small.pth"]\n'
+    )
+    assert cli("download", "small") == 0
+    captured = capsys.readouterr()
+    assert "Downloading small (licence: BSD-3-Clause)" in captured.err and "100%" in captured.err
+    assert captured.out.strip() == f"small: downloaded: {paths.models_dir() / 'small.pth'}"
+    assert cli("download", "small") == 0
+    assert "already installed" in capsys.readouterr().out
+
+    assert cli("remove", "small") == 0
+    assert "Removed small" in capsys.readouterr().out
+    assert model_store.installed_path("small") is None
