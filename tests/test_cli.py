@@ -37,6 +37,10 @@ def _official_8bit(name: str, output: str) -> np.ndarray:
         ("gfpgan_v1.4", "output", "0.5"),
         ("codeformer", "output_w0.5", "0.5"),
         ("codeformer", "output_w1.0", "1"),
+        ("gpen_bfr_256", "output", "0.5"),
+        ("gpen_bfr_512", "output", "0.5"),
+        ("restoreformer", "output", "0.5"),
+        ("restoreformer_pp", "output", "0.5"),
     ],
 )
 def test_aligned_restore_matches_the_official_output(
