@@ -33,6 +33,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 
 from faceapp.core.errors import ChecksumError, DownloadError
+from faceapp.core.fsync import sync_folder
 from faceapp.core.progress import CancelToken
 
 log = logging.getLogger(__name__)
@@ -415,18 +416,8 @@ def _finish(job: _Job, sha256: str | None) -> str:
     with open(job.part, "r+b") as file:
         os.fsync(file.fileno())
     os.replace(job.part, job.dest)
-    _fsync_dir(job.dest.parent)
+    sync_folder(job.dest.parent)
     return digest
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable on POSIX; directories cannot be opened on Windows.
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # ---------------------------------------------------------------------------------- helpers

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, TiffImagePlugin, TiffTags
 
 from faceapp.core.errors import ImageWriteError
+from faceapp.core.fsync import sync_folder
 from faceapp.core.image_io import Photo, from_float, to_float
 
 FORMATS = ("auto", "png", "jpg", "webp", "tiff")
@@ -199,7 +200,7 @@ def _atomic_write(
         if times is not None:
             os.utime(temp, ns=times)
         written = _move_into_place(temp, path, overwrite)
-        _sync_folder(folder)
+        sync_folder(folder)
         return written
     except OSError as exc:
         raise _write_error(path, exc) from exc
@@ -258,18 +259,6 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()  # read once at import: os.umask cannot be read without setting it
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the new name itself durable (POSIX); best effort."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _write_error(path: Path, exc: OSError) -> ImageWriteError:
