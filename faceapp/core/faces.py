@@ -62,6 +62,13 @@ def in_reading_order(faces: Sequence[Face]) -> list[Face]:
     return [replace(f, index=i) for i, f in enumerate(ordered)]
 
 
+SMALL_FACE_PX = 32  # below this a restored face has too little to go on to look like the person
+
+
+def is_small(face: Face) -> bool:
+    return face.size < SMALL_FACE_PX
+
+
 FaceSelection = str  # "all" | "largest" | "center" | "0,2,3"
 
 

@@ -583,3 +583,28 @@ def _rebuilt_exif(source: Image.Exif, from_tiff: bool) -> bytes | None:
     except (OSError, ValueError, TypeError, SyntaxError, struct.error, KeyError):
         return None  # unreadable EXIF is dropped rather than refusing the photo
     return data if data.startswith(_EXIF_HEADER) else _EXIF_HEADER + data
+
+
+# What a folder scan picks up; read_photo itself decides by content, not by name.
+PHOTO_SUFFIXES = frozenset(
+    [
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".png",
+        ".webp",
+        ".tif",
+        ".tiff",
+        ".bmp",
+        ".gif",
+        ".heic",
+        ".heif",
+        ".avif",
+    ]
+)
+
+
+def photos_in(folder: str | os.PathLike[str]) -> list[Path]:
+    """The photo files directly inside a folder, sorted by name (hidden files skipped)."""
+    entries = sorted(Path(folder).iterdir(), key=lambda p: p.name.lower())
+    return [p for p in entries if p.suffix.lower() in PHOTO_SUFFIXES and not p.name.startswith(".")]

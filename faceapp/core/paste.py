@@ -17,6 +17,16 @@ class FacePatch:
 
     restored: np.ndarray  # size x size x 3 float32 RGB in [0, 1]
     matrix: np.ndarray  # 2 x 3, photo -> aligned face
+    mask: np.ndarray | None = None  # size x size float32 in [0, 1]; None: the plain oval
+
+    def __post_init__(self) -> None:
+        size = self.restored.shape[0]
+        if self.mask is not None and self.mask.shape != (size, size):
+            raise ValueError(f"The mask must be {size} x {size}, like the face.")
+
+    def blend_mask(self) -> np.ndarray:
+        """Where, and how much, the restored face covers the photo (aligned space)."""
+        return face_mask(self.restored.shape[0]) if self.mask is None else self.mask
 
 
 @lru_cache(maxsize=8)
@@ -52,9 +62,8 @@ def paste_faces(
 def _paste_one(canvas: np.ndarray, patch: FacePatch, strength: float, scale: float) -> None:
     if strength <= 0:
         return
-    size = patch.restored.shape[0]
     inverse = inverse_matrix(patch.matrix, scale)
-    face, mask, inverse = _prefilter(patch.restored, face_mask(size), inverse)
+    face, mask, inverse = _prefilter(patch.restored, patch.blend_mask(), inverse)
     roi = _region(inverse, face.shape[0], canvas.shape[1], canvas.shape[0])
     if roi is None:
         return
@@ -97,3 +106,8 @@ def _region(inverse: np.ndarray, size: int, width: int, height: int):
     if x1 <= x0 or y1 <= y0:
         return None
     return x0, y0, x1, y1
+
+
+def patch_region(patch: FacePatch, scale: float, width: int, height: int):
+    """The canvas box (x0, y0, x1, y1) a patch can touch when pasted at `scale`; None if none."""
+    return _region(inverse_matrix(patch.matrix, scale), patch.restored.shape[0], width, height)

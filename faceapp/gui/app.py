@@ -1,0 +1,79 @@
+"""Start the desktop app: the window shows first; torch loads afterwards on the worker."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+STARTED = time.perf_counter()
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="faceapp", description="Restore faces in old, blurry or damaged photos."
+    )
+    parser.add_argument("photos", nargs="*", type=Path, help="photos or folders to open")
+    parser.add_argument(
+        "--quit-after-show",
+        action="store_true",
+        help="print how long the window took to appear, then quit (a start-up check)",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    return parser.parse_args(argv)
+
+
+def _version() -> str:
+    from faceapp import __version__
+
+    return f"faceapp {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from faceapp.diagnostics import setup_logging
+    from faceapp.gui.main_window import MainWindow
+    from faceapp.gui.theme import apply_theme
+    from faceapp.settings import load_settings
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("faceapp")
+    app.setOrganizationName("faceapp")
+    setup_logging()
+    sys.excepthook = _log_uncaught
+    apply_theme(app)
+    window = MainWindow(load_settings())
+    window.show()
+    if args.quit_after_show:
+        return _report_start(app, window)
+    QTimer.singleShot(0, lambda: window.after_show(args.photos))
+    return app.exec()
+
+
+def _report_start(app, window) -> int:
+    from PySide6.QtCore import QTimer
+
+    def done() -> None:
+        torch_loaded = "torch" in sys.modules
+        print(
+            f"window shown after {time.perf_counter() - STARTED:.2f} s; torch loaded: "
+            f"{'yes' if torch_loaded else 'no'}",
+            flush=True,
+        )
+        window.close()
+
+    QTimer.singleShot(0, done)
+    return app.exec()
+
+
+def _log_uncaught(kind, value, tb) -> None:
+    logging.getLogger("faceapp").critical("uncaught error", exc_info=(kind, value, tb))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

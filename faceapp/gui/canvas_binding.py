@@ -1,0 +1,88 @@
+"""Keeps the photo canvas showing the current photo: its faces, and the restored preview."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, Signal
+
+from faceapp.core.faces import is_small
+from faceapp.gui.documents import Documents
+from faceapp.gui.photo_canvas import FaceMark, PhotoCanvas
+from faceapp.gui.qimage import array_to_qimage
+from faceapp.gui.state import PhotoDoc
+
+WELCOME = "Drop photos here, or click Open…\n\nfaceapp finds the faces and restores them."
+
+
+class CanvasBinding(QObject):
+    previewUpdated = Signal(float)  # seconds from the strength change to the new after image
+
+    def __init__(self, canvas: PhotoCanvas, documents: Documents) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.documents = documents
+        self.doc: PhotoDoc | None = None
+        self._shown_photo = None
+        canvas.set_placeholder(WELCOME)
+        canvas.faceClicked.connect(self._on_face_clicked)
+        canvas.faceBoxDrawn.connect(self._on_box)
+        documents.currentChanged.connect(self.show)
+        documents.previewChanged.connect(self._on_preview)
+        documents.controls.changed.connect(self._on_control)
+
+    def show(self, doc: PhotoDoc | None) -> None:
+        if self.doc is not None:
+            self.doc.changed.disconnect(self._on_doc_changed)
+        self.doc = doc
+        if doc is not None:
+            doc.changed.connect(self._on_doc_changed)
+        self._shown_photo = None
+        self._on_doc_changed()
+        self.refresh_after()
+
+    def _on_doc_changed(self) -> None:
+        doc = self.doc
+        if doc is None or doc.photo is None:
+            self.canvas.clear() if hasattr(self.canvas, "clear") else None
+            return
+        if self._shown_photo is not doc.photo:
+            self._shown_photo = doc.photo
+            self.canvas.set_before(array_to_qimage(doc.photo.pixels))
+            self.refresh_after()
+        self.canvas.set_faces([_mark(doc, f) for f in doc.faces])
+
+    def refresh_after(self) -> None:
+        doc = self.doc
+        image = self.documents.render_preview(doc) if doc is not None else None
+        self.canvas.set_after(array_to_qimage(image) if image is not None else None)
+
+    def _on_preview(self, doc: PhotoDoc) -> None:
+        if doc is self.doc:
+            self.refresh_after()
+            self._on_doc_changed()
+
+    def _on_control(self, name: str) -> None:
+        if name != "strength" or self.doc is None or self.doc.compositor is None:
+            return
+        started = time.perf_counter()
+        self.refresh_after()
+        self.previewUpdated.emit(time.perf_counter() - started)
+
+    def _on_face_clicked(self, number: int) -> None:
+        if self.doc is not None:
+            self.doc.toggle(number - 1)
+
+    def _on_box(self, box: tuple[float, float, float, float]) -> None:
+        if self.doc is not None:
+            self.documents.add_face_in_box(self.doc, box)
+
+
+def _mark(doc: PhotoDoc, face) -> FaceMark:
+    return FaceMark(
+        number=face.index + 1,
+        box=tuple(float(v) for v in face.box),
+        included=face.index not in doc.excluded,
+        too_small=is_small(face),
+        manual=face.manual,
+    )

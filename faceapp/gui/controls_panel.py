@@ -1,0 +1,168 @@
+"""The settings that matter: model, strength, fidelity, background upscale, and the device."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QWidget
+from superqt import QLabeledSlider
+
+from faceapp.core import catalog, model_store
+from faceapp.gui.state import Controls
+
+_ID = Qt.ItemDataRole.UserRole
+FIDELITY_DELAY_MS = 400  # a new fidelity re-runs the network: wait until the slider rests
+
+
+class ControlsPanel(QWidget):
+    downloadRequested = Signal(str)  # a model id the user picked but has not installed
+
+    def __init__(self, controls: Controls) -> None:
+        super().__init__()
+        self.controls = controls
+        self.model = QComboBox()
+        self.model.setToolTip("The restoration model. Installed models come first.")
+        self.model.setAccessibleName("Face model")
+        self.model.activated.connect(self._on_model)
+        self.strength = _slider("How much of the restored face to show (0 = the original).")
+        self.strength.valueChanged.connect(lambda v: controls.set("strength", v / 100))
+        self.fidelity = _slider(
+            "CodeFormer only: low = sharper, more invented detail; high = closer to the person."
+        )
+        self._fidelity_timer = _single_shot(FIDELITY_DELAY_MS, self._apply_fidelity)
+        self.fidelity.valueChanged.connect(lambda _v: self._fidelity_timer.start())
+        self.upscale = QComboBox()
+        self.upscale.setToolTip("Make the whole photo larger.")
+        for text, factor in (("Off", 1), ("×2", 2), ("×4", 4)):
+            self.upscale.addItem(text, factor)
+        self.upscale.currentIndexChanged.connect(
+            lambda _i: controls.set("upscale", self.upscale.currentData())
+        )
+        self.background = QComboBox()
+        self.background.setToolTip("How the rest of the photo is enlarged.")
+        self.background.currentIndexChanged.connect(self._on_background)
+        self.device = QLabel("Starting…")
+        self.device.setToolTip("Where restoration runs. A graphics card is much faster.")
+        self._layout()
+        self.refresh_models()
+        self.sync()
+
+    def _layout(self) -> None:
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Model", self.model)
+        form.addRow("Strength", self.strength)
+        self.fidelity_label = QLabel("Fidelity")
+        form.addRow(self.fidelity_label, self.fidelity)
+        form.addRow("Upscale", self.upscale)
+        self.background_label = QLabel("Enlarge with")
+        form.addRow(self.background_label, self.background)
+        form.addRow("Runs on", self.device)
+
+    def refresh_models(self) -> None:
+        """Installed face models first, the others with their size and a download hint."""
+        entries = [e for e in catalog.catalog() if e.purpose == catalog.FACE]
+        installed = [e for e in entries if model_store.installed_path(e.id)]
+        others = [e for e in entries if e not in installed]
+        self.model.blockSignals(True)
+        self.model.clear()
+        for entry in installed:
+            self.model.addItem(
+                entry.name + (" (recommended)" if entry.recommended else ""), entry.id
+            )
+        if installed and others:
+            self.model.insertSeparator(self.model.count())
+        for entry in others:
+            self.model.addItem(f"{entry.name} — {_get_hint(entry)}", entry.id)
+        self.model.blockSignals(False)
+        self._refresh_backgrounds()
+        self.sync()
+
+    def _refresh_backgrounds(self) -> None:
+        self.background.blockSignals(True)
+        self.background.clear()
+        self.background.addItem("Smooth resize (fast)", "lanczos")
+        for entry in catalog.catalog():
+            if entry.purpose == catalog.BACKGROUND and model_store.installed_path(entry.id):
+                self.background.addItem(entry.name, entry.id)
+        self.background.blockSignals(False)
+
+    def sync(self) -> None:
+        """Show the values held by the Controls state."""
+        c = self.controls
+        _select(self.model, c.model_id)
+        self.strength.setValue(round(c.strength * 100))
+        self.fidelity.blockSignals(True)
+        self.fidelity.setValue(round(c.fidelity * 100))
+        self.fidelity.blockSignals(False)
+        _select(self.upscale, c.upscale)
+        if not _select(self.background, c.background):
+            self.background.setCurrentIndex(0)
+        self._update_visibility()
+
+    def _update_visibility(self) -> None:
+        has_fidelity = _entry(self.controls.model_id) is not None and bool(
+            _entry(self.controls.model_id).has_fidelity
+        )
+        self.fidelity.setVisible(has_fidelity)
+        self.fidelity_label.setVisible(has_fidelity)
+        upscaling = self.controls.upscale > 1
+        self.background.setEnabled(upscaling)
+        self.background_label.setEnabled(upscaling)
+
+    def _on_model(self, index: int) -> None:
+        model_id = self.model.itemData(index)
+        if model_id is None:
+            return
+        if model_store.installed_path(model_id) is None:
+            _select(self.model, self.controls.model_id)  # stay on the installed one for now
+            self.downloadRequested.emit(model_id)
+            return
+        self.controls.set("model_id", model_id)
+        self._update_visibility()
+
+    def _on_background(self, _index: int) -> None:
+        value = self.background.currentData()
+        if value is not None:
+            self.controls.set("background", value)
+
+    def _apply_fidelity(self) -> None:
+        self.controls.set("fidelity", self.fidelity.value() / 100)
+
+    def set_device(self, text: str) -> None:
+        self.device.setText(text)
+
+
+def _entry(model_id: str) -> catalog.CatalogEntry | None:
+    try:
+        return catalog.get_entry(model_id)
+    except catalog.CatalogError:
+        return None
+
+
+def _get_hint(entry: catalog.CatalogEntry) -> str:
+    if not entry.downloadable:
+        return "import a file"
+    size = f" ({entry.size / 1e6:.0f} MB)" if entry.size else ""
+    return f"download{size}"
+
+
+def _select(combo: QComboBox, value: object) -> bool:
+    index = combo.findData(value)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+    return index >= 0
+
+
+def _slider(tip: str) -> QLabeledSlider:
+    slider = QLabeledSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, 100)
+    slider.setToolTip(tip)
+    return slider
+
+
+def _single_shot(ms: int, slot) -> QTimer:
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.setInterval(ms)
+    timer.timeout.connect(slot)
+    return timer

@@ -1,0 +1,239 @@
+"""The opened photos and everything done to them: open, detect, restore, export.
+
+Every job goes to the one inference thread; a photo that fails is marked and reported, and the
+others go on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from faceapp.core.faces import Face
+from faceapp.core.image_io import Photo, photo_from_array, photos_in
+from faceapp.core.image_write import SaveOptions
+from faceapp.core.preview import PreviewCompositor
+from faceapp.gui import photo_jobs
+from faceapp.gui.error_panel import ErrorReport, report_from_exception
+from faceapp.gui.inference import InferenceThread, Job
+from faceapp.gui.state import Controls, PhotoDoc, Status
+
+if TYPE_CHECKING:  # the pipeline imports torch: only the inference thread loads it
+    from faceapp.core.pipeline import RestoreResult
+
+
+class Documents(QObject):
+    docAdded = Signal(object)  # PhotoDoc
+    currentChanged = Signal(object)  # PhotoDoc | None
+    previewChanged = Signal(object)  # PhotoDoc whose preview (after image) changed
+    progress = Signal(object)  # Progress of the running restore
+    restoringChanged = Signal(bool)
+    error = Signal(object)  # ErrorReport
+    saved = Signal(object, object)  # PhotoDoc, Path
+    faceAdded = Signal(object, object)  # PhotoDoc, Face | None (None: none found in the box)
+
+    def __init__(self, inference: InferenceThread, controls: Controls) -> None:
+        super().__init__()
+        self.inference = inference
+        self.controls = controls
+        self.docs: list[PhotoDoc] = []
+        self.current: PhotoDoc | None = None
+        self._restores: list[Job] = []
+        self._pasted = 0
+
+    # --- opening ---------------------------------------------------------------------------
+
+    def open_paths(self, paths: list[Path]) -> list[PhotoDoc]:
+        """Open files, and the photos directly inside folders; already open files are skipped."""
+        opened = []
+        for path in _expand(paths, self.error.emit):
+            if any(d.path == path for d in self.docs):
+                continue
+            doc = self._add(PhotoDoc(path, path.name))
+            self._submit(doc, "read", photo_jobs.read_job(path), self._on_read)
+            opened.append(doc)
+        return opened
+
+    def open_array(self, pixels: np.ndarray, name: str | None = None) -> PhotoDoc:
+        """A pasted image: no file behind it, exported into the destination folder."""
+        self._pasted += 1
+        doc = self._add(PhotoDoc(None, name or f"Pasted image {self._pasted}"))
+        self._on_read(doc, photo_from_array(pixels))
+        return doc
+
+    def _add(self, doc: PhotoDoc) -> PhotoDoc:
+        self.docs.append(doc)
+        self.docAdded.emit(doc)
+        if self.current is None:
+            self.set_current(doc)
+        return doc
+
+    def _on_read(self, doc: PhotoDoc, photo: Photo) -> None:
+        doc.photo = photo
+        doc.set_status(Status.DETECTING)
+        if doc is self.current:
+            self.currentChanged.emit(doc)
+        self._submit(doc, "detect", photo_jobs.detect_job(photo), self._on_detected)
+
+    def _on_detected(self, doc: PhotoDoc, faces: list[Face]) -> None:
+        doc.set_faces(faces)
+        doc.set_status(Status.READY)
+
+    def set_current(self, doc: PhotoDoc | None) -> None:
+        if doc is not self.current:
+            self.current = doc
+            self.currentChanged.emit(doc)
+
+    def close(self, doc: PhotoDoc) -> None:
+        for job in self.inference.jobs():
+            if job.property("doc") is doc:
+                job.cancel()
+        self.docs.remove(doc)
+        if self.current is doc:
+            self.set_current(self.docs[0] if self.docs else None)
+
+    # --- faces -----------------------------------------------------------------------------
+
+    def add_face_in_box(self, doc: PhotoDoc, box: tuple[float, float, float, float]) -> None:
+        if doc.photo is None:
+            return
+
+        def found(doc: PhotoDoc, face: Face | None) -> None:
+            self.faceAdded.emit(doc, doc.add_face(face) if face is not None else None)
+
+        self._submit(doc, "face", photo_jobs.face_in_box_job(doc.photo, box), found, quiet=True)
+
+    # --- restoring -------------------------------------------------------------------------
+
+    def restore(self, docs: list[PhotoDoc]) -> None:
+        for doc in docs:
+            if doc.photo is None or doc.status in (Status.RESTORING, Status.FAILED):
+                continue
+            self._restore_one(doc)
+
+    def _restore_one(self, doc: PhotoDoc) -> None:
+        recipe = self.controls.recipe(doc.included_faces())
+        try:
+            options = photo_jobs.options_for(recipe, self.controls.strength)
+        except Exception as exc:
+            self.error.emit(report_from_exception(exc, doc.name))
+            return
+        previous = doc.result
+        reuse = previous is not None and doc.recipe is not None and _only_fidelity(doc, recipe)
+        if reuse:
+            fn = photo_jobs.refine_job(doc.photo, previous, options)
+        else:
+            fn = photo_jobs.restore_job(doc.photo, doc.included_faces(), options)
+        doc.set_status(Status.RESTORING, "Restoring…")
+
+        def done(doc: PhotoDoc, value: tuple[RestoreResult, PreviewCompositor]) -> None:
+            doc.result, doc.compositor = value
+            doc.recipe = recipe
+            doc.set_status(Status.RESTORED)
+            self.previewChanged.emit(doc)
+
+        job = self._submit(doc, "restore", fn, done)
+        job.progress.connect(self.progress.emit)
+        self._restores.append(job)
+        job.ended.connect(lambda: self._restore_ended(job))
+        self.restoringChanged.emit(True)
+
+    def _restore_ended(self, job: Job) -> None:
+        self._restores.remove(job)
+        if not self._restores:
+            self.restoringChanged.emit(False)
+
+    def restoring(self) -> bool:
+        return bool(self._restores)
+
+    def cancel(self) -> None:
+        for job in list(self._restores):
+            job.cancel()
+
+    def stale(self, doc: PhotoDoc) -> bool:
+        """The shown result was made with other faces or settings than the current ones."""
+        if doc.recipe is None:
+            return True
+        return doc.recipe != self.controls.recipe(doc.included_faces())
+
+    def render_preview(self, doc: PhotoDoc) -> np.ndarray | None:
+        """The after image at the current strength (cheap: no network)."""
+        if doc.compositor is None:
+            return None
+        if doc.compositor.strength != self.controls.strength:
+            doc.compositor.render(self.controls.strength)
+        return doc.compositor.display
+
+    # --- exporting -------------------------------------------------------------------------
+
+    def export(self, doc: PhotoDoc, target: Path, save: SaveOptions) -> Job | None:
+        if doc.result is None or doc.photo is None:
+            return None
+        upscale = doc.recipe.upscale if doc.recipe else 1
+        fn = photo_jobs.export_job(
+            doc.photo, doc.result, self.controls.strength, upscale, target, save
+        )
+
+        def done(doc: PhotoDoc, written: Path) -> None:
+            doc.saved_to = written
+            doc.set_status(Status.SAVED)
+            self.saved.emit(doc, written)
+
+        return self._submit(doc, "export", fn, done, keep_status=True)
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _submit(self, doc, kind, fn, on_done, quiet: bool = False, keep_status: bool = False):
+        job = self.inference.submit(kind, fn)
+        job.setProperty("doc", doc)
+        job.finished.connect(lambda value: on_done(doc, value))
+        job.failed.connect(lambda exc: self._failed(doc, exc, quiet or keep_status))
+        job.cancelled.connect(lambda: self._cancelled(doc, kind))
+        return job
+
+    def _failed(self, doc: PhotoDoc, exc: BaseException, keep_status: bool) -> None:
+        report = report_from_exception(exc, doc.name)
+        if not keep_status:
+            restorable = doc.photo is not None and doc.status is Status.RESTORING
+            doc.set_status(Status.READY if restorable else Status.FAILED, _short(report))
+        self.error.emit(report)
+
+    def _cancelled(self, doc: PhotoDoc, kind: str) -> None:
+        if kind == "restore":
+            doc.set_status(Status.RESTORED if doc.result is not None else Status.READY)
+        elif kind in ("read", "detect") and doc in self.docs:
+            doc.set_status(Status.FAILED, "Cancelled")
+
+
+def _only_fidelity(doc: PhotoDoc, recipe) -> bool:
+    old = doc.recipe
+    return (
+        old is not None
+        and old.fidelity != recipe.fidelity
+        and (
+            (old.model_id, old.upscale, old.background, old.faces)
+            == (recipe.model_id, recipe.upscale, recipe.background, recipe.faces)
+        )
+    )
+
+
+def _expand(paths: list[Path], on_error) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        path = Path(path).resolve()
+        if path.is_dir():
+            try:
+                files.extend(photos_in(path))
+            except OSError as exc:
+                on_error(ErrorReport(f"Cannot read the folder '{path.name}'.", str(exc)))
+        else:
+            files.append(path)
+    return files
+
+
+def _short(report: ErrorReport) -> str:
+    first = report.message.split(". ")[0].rstrip(".")
+    return first if len(first) < 80 else first[:77] + "…"

@@ -1,0 +1,143 @@
+"""Small observable state objects; widgets bind to these and keep no state of their own."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+
+from faceapp.core.faces import Face, is_small
+from faceapp.core.image_io import Photo
+from faceapp.core.preview import PreviewCompositor
+
+if TYPE_CHECKING:  # the pipeline imports torch: only the inference thread loads it
+    from faceapp.core.pipeline import RestoreResult
+
+
+class Status(enum.Enum):
+    OPENING = "Opening…"
+    DETECTING = "Finding faces…"
+    READY = "Ready"
+    RESTORING = "Restoring…"
+    RESTORED = "Restored"
+    SAVED = "Saved"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class RestoreRecipe:
+    """What a cached result was made with: a change here means the network must run again."""
+
+    model_id: str
+    fidelity: float
+    upscale: int
+    background: str
+    faces: tuple[int, ...]
+
+
+class PhotoDoc(QObject):
+    """One opened photo: its pixels, faces, the user's choice of faces and the cached result."""
+
+    changed = Signal()
+
+    def __init__(self, path: Path | None, name: str) -> None:
+        super().__init__()
+        self.path = path
+        self.name = name
+        self.status = Status.OPENING
+        self.message = ""
+        self.photo: Photo | None = None
+        self.faces: list[Face] = []
+        self.excluded: set[int] = set()
+        self.result: RestoreResult | None = None
+        self.recipe: RestoreRecipe | None = None
+        self.compositor: PreviewCompositor | None = None
+        self.saved_to: Path | None = None
+
+    def set_status(self, status: Status, message: str = "") -> None:
+        self.status, self.message = status, message
+        self.changed.emit()
+
+    @property
+    def status_text(self) -> str:
+        if self.status is Status.FAILED:
+            return f"Failed: {self.message}" if self.message else "Failed"
+        if self.status is Status.READY:
+            return _faces_found(len(self.faces))
+        if self.status is Status.SAVED and self.saved_to is not None:
+            return f"Saved as {self.saved_to.name}"
+        return self.message or self.status.value
+
+    def set_faces(self, faces: list[Face]) -> None:
+        self.faces = faces
+        self.excluded = {i for i in self.excluded if i < len(faces)}
+        self.changed.emit()
+
+    def excluded_faces(self) -> list[Face]:
+        return [f for f in self.faces if f.index in self.excluded]
+
+    def included_faces(self) -> list[Face]:
+        return [f for f in self.faces if f.index not in self.excluded]
+
+    def small_faces(self) -> list[Face]:
+        return [f for f in self.faces if is_small(f)]
+
+    def set_included(self, indices: set[int]) -> None:
+        self.excluded = {f.index for f in self.faces} - indices
+        self.changed.emit()
+
+    def toggle(self, index: int) -> None:
+        self.excluded ^= {index}
+        self.changed.emit()
+
+    def add_face(self, face: Face) -> Face:
+        numbered = Face(face.box, face.score, face.landmarks, len(self.faces), manual=True)
+        self.faces = [*self.faces, numbered]
+        self.changed.emit()
+        return numbered
+
+    def forget_result(self) -> None:
+        self.result, self.recipe, self.compositor = None, None, None
+
+    @property
+    def busy(self) -> bool:
+        return self.status in (Status.OPENING, Status.DETECTING, Status.RESTORING)
+
+
+def _faces_found(count: int) -> str:
+    if count == 0:
+        return "No faces found"
+    return "1 face" if count == 1 else f"{count} faces"
+
+
+class Controls(QObject):
+    """The restoration settings the user picks in the side panel."""
+
+    changed = Signal(str)  # the name of the field that changed
+
+    def __init__(
+        self, model_id: str, strength: float, fidelity: float, upscale: int, background: str
+    ) -> None:
+        super().__init__()
+        self.model_id = model_id
+        self.strength = strength
+        self.fidelity = fidelity
+        self.upscale = upscale
+        self.background = background  # "lanczos" or the id of an installed upscaler
+
+    def set(self, name: str, value: object) -> None:
+        if getattr(self, name) != value:
+            setattr(self, name, value)
+            self.changed.emit(name)
+
+    def recipe(self, faces: list[Face]) -> RestoreRecipe:
+        return RestoreRecipe(
+            self.model_id,
+            self.fidelity,
+            self.upscale,
+            self.background,
+            tuple(f.index for f in faces),
+        )

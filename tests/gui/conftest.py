@@ -1,0 +1,39 @@
+"""GUI tests run offscreen, and fail when a test leaves a thread running."""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import warnings
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _running_qthreads() -> list:
+    from PySide6.QtCore import QThread
+
+    with warnings.catch_warnings():  # isinstance() pokes deprecated torch module attributes
+        warnings.simplefilter("ignore")
+        return [o for o in gc.get_objects() if isinstance(o, QThread) and o.isRunning()]
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running(qapp):
+    """Every thread a test starts must have ended when it finishes (windows shut down)."""
+    before = set(threading.enumerate())
+    yield
+    qapp.processEvents()
+    leaked_q = _running_qthreads()
+    leaked_py = [
+        t
+        for t in threading.enumerate()
+        if t not in before and t.is_alive() and not isinstance(t, threading._DummyThread)
+    ]  # a QThread that ran Python shows up as a _DummyThread forever: checked as a QThread
+    for thread in leaked_q:  # stop them so one failure does not cascade into the next test
+        thread.quit()
+        thread.wait(10000)
+    assert not leaked_q, f"QThreads left running: {[t.objectName() for t in leaked_q]}"
+    assert not leaked_py, f"threads left running: {[t.name for t in leaked_py]}"

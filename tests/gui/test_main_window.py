@@ -1,0 +1,199 @@
+"""The real main window, driven like a user would: open, faces, restore, compare, save."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import photo_path
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from faceapp.core import model_store
+from faceapp.core.detection import FaceDetector
+from faceapp.core.image_io import read_photo
+from faceapp.gui.main_window import MainWindow
+from faceapp.gui.state import Status
+from faceapp.settings import Settings, load_settings
+
+JOB_TIMEOUT_MS = 240_000
+
+pytestmark = pytest.mark.shared
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(Settings())
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+@pytest.fixture
+def gpen(golden_file) -> Path:
+    """GPEN-BFR-256 golden weights, installed the way a user imports a file."""
+    entry, path = model_store.import_model(golden_file("gpen_bfr_256"))
+    assert entry.id == "gpen-bfr-256"
+    return path
+
+
+def drop(window: MainWindow, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+
+
+def wait_ready(qtbot, window: MainWindow, count: int) -> None:
+    def all_settled() -> None:
+        docs = window.documents.docs
+        assert len(docs) == count
+        assert all(d.status in (Status.READY, Status.FAILED) for d in docs)
+
+    qtbot.waitUntil(all_settled, timeout=JOB_TIMEOUT_MS)
+
+
+def copy_photo(tmp_path: Path, *parts: str) -> Path:
+    target = tmp_path / parts[-1]
+    shutil.copyfile(photo_path(*parts), target)
+    return target
+
+
+def test_dropped_photos_show_the_cores_face_count(qtbot, window, tmp_path):
+    couple = copy_photo(tmp_path, "group_photos", "deepface__couple.jpg")
+    dogs = copy_photo(tmp_path, "group_photos", "dlib__dogs.jpg")
+    drop(window, [couple, dogs])
+    wait_ready(qtbot, window, 2)
+    detector = FaceDetector()
+    for doc, path in zip(window.documents.docs, (couple, dogs), strict=True):
+        expected = len(detector.detect(read_photo(path).pixels))
+        assert len(doc.faces) == expected
+        assert window.photos.item(window.documents.docs.index(doc)).text().endswith(doc.status_text)
+    assert len(window.documents.docs[0].faces) == 2
+    assert window.documents.docs[1].status_text == "No faces found"
+    assert "2 of 2 faces" in window.faces.summary.text()
+
+
+def test_a_broken_file_is_reported_and_the_others_go_on(qtbot, window, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    good = copy_photo(tmp_path, "misc_faces", "deepface__img1.jpg")
+    window.open_paths([broken, good])
+    wait_ready(qtbot, window, 2)
+    bad_doc, good_doc = window.documents.docs
+    assert bad_doc.status is Status.FAILED
+    assert "broken.jpg" in window.errors.reports()[0].headline()
+    assert good_doc.status is Status.READY and len(good_doc.faces) == 1
+
+
+def test_faces_toggle_by_click_and_list_and_add_by_box(qtbot, window, tmp_path):
+    window.open_paths([copy_photo(tmp_path, "group_photos", "deepface__couple.jpg")])
+    wait_ready(qtbot, window, 1)
+    doc = window.documents.current
+    window.canvas.faceClicked.emit(1)
+    assert doc.included_faces() == [doc.faces[1]]
+    item = window.faces.list.item(1)
+    item.setCheckState(Qt.CheckState.Unchecked)
+    assert doc.included_faces() == []
+    window.faces.select_all()
+    assert len(doc.included_faces()) == 2
+    first = doc.faces[0]
+    with qtbot.waitSignal(window.documents.faceAdded, timeout=JOB_TIMEOUT_MS) as added:
+        window.canvas.faceBoxDrawn.emit(tuple(first.box))
+    face = added.args[1]
+    assert face is not None and face.manual and face.index == 2
+    assert len(doc.faces) == 3 and window.faces.list.count() == 3
+    assert np.abs(face.landmarks - first.landmarks).max() < 0.1 * first.width
+
+
+def restore_current(qtbot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.documents.previewChanged, timeout=JOB_TIMEOUT_MS):
+        window.restore_action.trigger()
+
+
+def test_restore_compare_strength_and_save(qtbot, window, tmp_path, gpen):
+    source = copy_photo(tmp_path, "misc_faces", "deepface__img1.jpg")
+    with_exif = tmp_path / "portrait.jpg"
+    image = Image.open(source)
+    exif = image.getexif()
+    exif[0x013B] = "Grandma's photographer"  # Artist
+    image.save(with_exif, exif=exif, quality=95)
+    original_bytes = with_exif.read_bytes()
+    window.controls_panel.refresh_models()
+    window.controls.set("model_id", "gpen-bfr-256")
+    window.open_paths([with_exif])
+    wait_ready(qtbot, window, 1)
+    restore_current(qtbot, window)
+    doc = window.documents.current
+    assert doc.status is Status.RESTORED and len(doc.result.restored) == 1
+    full = window.documents.render_preview(doc).copy()
+    assert not np.array_equal(full, doc.compositor.display * 0)
+
+    calls = []
+    engine_job = window.inference.submit
+    window.inference.submit = lambda *a, **k: calls.append(a) or engine_job(*a, **k)
+    started = time.perf_counter()
+    window.controls_panel.strength.setValue(0)
+    latency = time.perf_counter() - started
+    half = window.documents.render_preview(doc)
+    original = read_photo(with_exif).pixels
+    assert calls == [], "a strength change must not run the network"
+    assert np.abs(half.astype(int) - original.astype(int)).max() <= 1
+    print(f"strength slider to preview: {latency * 1000:.1f} ms")
+    window.controls_panel.strength.setValue(100)
+    assert np.array_equal(window.documents.render_preview(doc), full)
+
+    with qtbot.waitSignal(window.documents.saved, timeout=JOB_TIMEOUT_MS) as saved:
+        window.save_action.trigger()
+    written = saved.args[1]
+    assert written.parent == tmp_path and written.name == "portrait_restored.jpg"
+    assert Image.open(written).getexif()[0x013B] == "Grandma's photographer"
+    assert with_exif.read_bytes() == original_bytes
+    with qtbot.waitSignal(window.documents.saved, timeout=JOB_TIMEOUT_MS) as again:
+        window.save_action.trigger()
+    assert again.args[1].name == "portrait_restored-2.jpg"
+
+
+def test_cancel_mid_run_leaves_nothing_behind(qtbot, window, tmp_path, gpen):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("deepface__couple.jpg", "dlib__2008_002506.jpg"):
+        shutil.copyfile(photo_path("group_photos", name), folder / name)
+    window.controls.set("model_id", "gpen-bfr-256")
+    window.open_paths([folder])
+    wait_ready(qtbot, window, 2)
+    before = sorted(p.name for p in folder.iterdir())
+    window.export_all_action.trigger()
+    qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=JOB_TIMEOUT_MS)
+    window.cancel_action.trigger()
+    qtbot.waitUntil(lambda: not window.documents.restoring(), timeout=JOB_TIMEOUT_MS)
+    qtbot.wait(200)
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert all(d.status is not Status.RESTORING for d in window.documents.docs)
+
+
+def test_settings_are_remembered(qtbot, tmp_path):
+    first = MainWindow(Settings())
+    qtbot.addWidget(first)
+    first.controls.set("strength", 0.7)
+    first.export_panel.quality.setValue(80)
+    first.close()
+    settings = load_settings()
+    assert settings.strength == pytest.approx(0.7)
+    assert settings.export.quality == 80
+    assert settings.window_geometry
+    second = MainWindow(settings)
+    qtbot.addWidget(second)
+    assert second.controls_panel.strength.value() == 70
+    second.shutdown()
