@@ -31,7 +31,7 @@ class FacesPanel(QWidget):
         self.summary.setWordWrap(True)
         self.list = QListWidget()
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
-        self.list.setIconSize(QSize(72, 72))
+        self.list.setIconSize(QSize(72, 72))  # 2:1 before/after pairs once restored
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setMovement(QListWidget.Movement.Static)
         self.list.setSpacing(4)
@@ -71,6 +71,8 @@ class FacesPanel(QWidget):
         doc = self.doc
         self.list.blockSignals(True)
         self.list.clear()
+        paired = doc is not None and doc.result is not None
+        self.list.setIconSize(QSize(150, 72) if paired else QSize(72, 72))
         if doc is not None and doc.photo is not None:
             for face in doc.faces:
                 self.list.addItem(self._item(doc, face))

@@ -30,7 +30,10 @@ from faceapp.gui.documents import Documents
 from faceapp.gui.error_panel import ErrorPanel, ErrorReport, report_from_exception
 from faceapp.gui.export_panel import ExportPanel, target_for
 from faceapp.gui.faces_panel import FacesPanel
+from faceapp.gui.first_run import FirstRunDialog, needs_first_run
 from faceapp.gui.inference import InferenceThread
+from faceapp.gui.model_manager import ModelManagerDialog
+from faceapp.gui.model_tasks import ModelTasks
 from faceapp.gui.photo_canvas import PhotoCanvas
 from faceapp.gui.photo_list import PhotoList
 from faceapp.gui.qimage import qimage_to_array
@@ -69,6 +72,8 @@ class MainWindow(QMainWindow):
         self.inference = inference or InferenceThread(settings.device)
         self.controls = controls_from(settings)
         self.documents = Documents(self.inference, self.controls)
+        self.model_tasks = ModelTasks(self)
+        self._dialogs: list = []  # non-modal dialogs kept alive while open
         self._pending_export: set[PhotoDoc] = set()
         self._build_widgets()
         self._build_actions()
@@ -174,6 +179,11 @@ class MainWindow(QMainWindow):
         self.zoom_out_action = self._action(
             "Zoom out", key.ZoomOut, "Zoom out", self.canvas.zoom_out
         )
+        self.boxes_action = self._action(
+            "Face boxes", "F", "Show or hide the numbered face outlines", self._toggle_boxes
+        )
+        self.boxes_action.setCheckable(True)
+        self.boxes_action.setChecked(True)
         self.report_action = self._action(
             "Report a problem…", None, "Copy what helps us fix a problem", self.report_problem
         )
@@ -200,6 +210,7 @@ class MainWindow(QMainWindow):
             photo.addAction(action)
         view = bar.addMenu("&View")
         for action in (
+            self.boxes_action,
             self.fit_action,
             self.actual_action,
             self.zoom_in_action,
@@ -224,6 +235,7 @@ class MainWindow(QMainWindow):
             self.save_action,
             self.export_all_action,
             None,
+            self.boxes_action,
             self.fit_action,
             self.actual_action,
             None,
@@ -248,6 +260,7 @@ class MainWindow(QMainWindow):
         self.controls.changed.connect(self._on_control)
         self.controls_panel.downloadRequested.connect(self.offer_download)
         self.inference.deviceReady.connect(self.controls_panel.set_device)
+        self.model_tasks.modelsChanged.connect(self._on_models_changed)
         self.restore_button.clicked.connect(self.restore)
         self.save_button.clicked.connect(self.save)
         self.cancel_button.clicked.connect(self.cancel)
@@ -257,6 +270,8 @@ class MainWindow(QMainWindow):
         self.warm_up()
         if paths:
             self.open_paths(paths)
+        if needs_first_run():
+            self.offer_download()
 
     def warm_up(self) -> None:
         job = self.inference.submit("warm-up", lambda engine, _p, _c: engine.detector())
@@ -349,7 +364,13 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # a name or folder problem: reported, nothing written
             self.show_error(report_from_exception(exc, doc.name))
 
+    def _toggle_boxes(self) -> None:
+        self.canvas.set_faces_visible(self.boxes_action.isChecked())
+
     def _on_restored(self, doc: PhotoDoc) -> None:
+        if doc is self.documents.current and self.boxes_action.isChecked():
+            self.boxes_action.setChecked(False)  # the result is what the user wants to see now
+            self._toggle_boxes()
         if doc in self._pending_export:
             self._pending_export.discard(doc)
             self._export(doc)
@@ -377,6 +398,8 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_current(self, doc: PhotoDoc | None) -> None:
+        self.boxes_action.setChecked(doc is None or doc.result is None)
+        self._toggle_boxes()
         self.faces.bind(doc)
         self.photos.select(doc)
         if doc is not None:
@@ -404,14 +427,46 @@ class MainWindow(QMainWindow):
     def show_error(self, report: ErrorReport) -> None:
         self.errors.show_error(report)
 
-    def open_models(self) -> None:
-        self.statusBar().showMessage("The model manager is not available yet.", 5000)
+    def open_models(self) -> ModelManagerDialog:
+        dialog = ModelManagerDialog(self.model_tasks, self)
+        self._keep(dialog)
+        dialog.show()
+        return dialog
 
-    def offer_download(self, model_id: str) -> None:
-        self.open_models()
+    def offer_download(self, model_id: str | None = None) -> FirstRunDialog:
+        """One model offered with its size, licence and folder: download, or import a file."""
+        dialog = FirstRunDialog(self.model_tasks, self, model_id=model_id)
+        if model_id is not None:
+            dialog.accepted.connect(lambda: self._use_model(model_id))
+        self._keep(dialog)
+        dialog.show()
+        return dialog
+
+    def _keep(self, dialog) -> None:
+        self._dialogs.append(dialog)
+        dialog.finished.connect(lambda _r: self._dialogs.remove(dialog))
+
+    def _use_model(self, model_id: str) -> None:
+        if model_store.installed_path(model_id) is not None:
+            self.controls.set("model_id", model_id)
+            self.controls_panel.sync()
 
     def import_model(self, path: Path) -> None:
-        self.statusBar().showMessage(f"Importing {path.name}…", 5000)
+        task = self.model_tasks.import_file(path)
+        task.failed.connect(
+            lambda _k, message, details: self.show_error(ErrorReport(message, details, path.name))
+        )
+        task.finished.connect(
+            lambda _k, model_id, _p: self.statusBar().showMessage(
+                f"Installed {path.name} as {model_id}.", 8000
+            )
+        )
+
+    def _on_models_changed(self) -> None:
+        current = model_store_installed_first(self.controls.model_id)
+        if current is not None:
+            self.controls.set("model_id", current)
+        self.controls_panel.refresh_models()
 
     def report_problem(self) -> None:
         from faceapp.diagnostics import system_report
@@ -463,6 +518,9 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every thread this window started (also used by tests)."""
+        for dialog in list(self._dialogs):
+            dialog.close()
+        self.model_tasks.shutdown()
         self.inference.stop()
 
 

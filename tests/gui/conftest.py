@@ -8,6 +8,7 @@ import threading
 import warnings
 
 import pytest
+import shiboken6
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -17,7 +18,8 @@ def _running_qthreads() -> list:
 
     with warnings.catch_warnings():  # isinstance() pokes deprecated torch module attributes
         warnings.simplefilter("ignore")
-        return [o for o in gc.get_objects() if isinstance(o, QThread) and o.isRunning()]
+        threads = [o for o in gc.get_objects() if isinstance(o, QThread)]
+    return [t for t in threads if shiboken6.isValid(t) and t.isRunning()]
 
 
 @pytest.fixture(autouse=True)

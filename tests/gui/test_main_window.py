@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from PySide6.QtGui import QDropEvent
 from faceapp.core import model_store
 from faceapp.core.detection import FaceDetector
 from faceapp.core.image_io import read_photo
+from faceapp.gui.first_run import FirstRunDialog
 from faceapp.gui.main_window import MainWindow
 from faceapp.gui.state import Status
 from faceapp.settings import Settings, load_settings
@@ -197,3 +201,35 @@ def test_settings_are_remembered(qtbot, tmp_path):
     qtbot.addWidget(second)
     assert second.controls_panel.strength.value() == 70
     second.shutdown()
+
+
+def test_first_run_offers_the_recommended_model(qtbot, window):
+    window.after_show([])
+    offers = [d for d in window._dialogs if isinstance(d, FirstRunDialog)]
+    assert len(offers) == 1 and offers[0].isVisible()
+    offers[0].close()
+
+
+def test_a_dropped_model_file_is_imported_and_offered(qtbot, window, golden_file, tmp_path):
+    dropped = tmp_path / "my-gpen.pth"
+    shutil.copyfile(golden_file("gpen_bfr_256"), dropped)
+    with qtbot.waitSignal(window.model_tasks.modelsChanged, timeout=JOB_TIMEOUT_MS):
+        drop(window, [dropped])
+    assert model_store.installed_path("gpen-bfr-256") is not None
+    assert window.controls.model_id == "gpen-bfr-256"
+    assert window.controls_panel.model.currentData() == "gpen-bfr-256"
+    assert window.documents.docs == []  # a model file is not opened as a photo
+
+
+def test_the_window_shows_before_torch_is_imported():
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-m", "faceapp", "--quit-after-show"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "torch loaded: no" in done.stdout
+    print(done.stdout.strip())

@@ -1,0 +1,107 @@
+"""Run the real app and save screenshots of its main states (run under Xvfb, see below).
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py OUT_DIR
+
+Uses ../shared (photos and golden weights) and throwaway user folders, never the real ones.
+The photos in ../shared are third-party test data: keep these screenshots out of the docs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("FACEAPP_SHARED_DIR", REPO.parent / "shared"))
+PHOTO = SHARED / "photos" / "group_photos" / "deepface__couple.jpg"
+
+
+def isolate_user_dirs(root: Path) -> None:
+    for name in ("MODELS", "CONFIG", "DATA", "LOG", "CACHE"):
+        os.environ[f"FACEAPP_{name}_DIR"] = str(root / name.lower())
+
+
+def install_golden_model(root: Path, name: str = "gpen_bfr_256") -> None:
+    """Regenerated golden weights, imported the way a user imports a file."""
+    sys.path.insert(0, str(SHARED / "golden"))
+    import json
+
+    from regen_weights import regen  # type: ignore[import-not-found]
+
+    from faceapp.core import model_store
+
+    folder = SHARED / "golden" / name
+    meta = json.loads((folder / "meta.json").read_text())
+    state = regen(json.loads((folder / "keys.json").read_text()), meta["weights"]["scheme"])
+    path = root / f"{name}.pth"
+    torch.save(state, path)
+    model_store.import_model(path)
+
+
+def wait_until(app, condition, timeout: float = 300) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the app did not reach the expected state")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def settle(app, seconds: float = 0.5) -> None:
+    wait_until_time = time.monotonic() + seconds
+    while time.monotonic() < wait_until_time:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def shoot(app, out: Path, name: str, widget=None) -> None:
+    settle(app)
+    screen = app.primaryScreen()
+    target = widget if widget is not None else app.activeWindow()
+    pixmap = screen.grabWindow(0) if target is None else target.grab()
+    pixmap.save(str(out / f"{name}.png"))
+    print(out / f"{name}.png")
+
+
+def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="faceapp-shots-"))
+    isolate_user_dirs(root)
+    install_golden_model(root)
+
+    from PySide6.QtWidgets import QApplication
+
+    from faceapp.gui.main_window import MainWindow
+    from faceapp.gui.theme import apply_theme
+    from faceapp.settings import Settings
+
+    app = QApplication(sys.argv[:1])
+    apply_theme(app)
+    window = MainWindow(Settings(face_model="gpen-bfr-256"))
+    window.resize(1500, 920)
+    window.show()
+    shoot(app, out, "1-empty", window)
+    window.after_show([PHOTO])
+    wait_until(app, lambda: window.documents.current and window.documents.current.faces)
+    shoot(app, out, "2-photo-with-faces", window)
+    window.restore_action.trigger()
+    wait_until(app, lambda: window.progress.value() > 20)
+    shoot(app, out, "3-restoring", window)
+    wait_until(app, lambda: window.documents.current.result is not None)
+    shoot(app, out, "4-compare", window)
+    window.canvas.zoom_actual()
+    shoot(app, out, "5-compare-100", window)
+    dialog = window.open_models()
+    if dialog is not None:
+        shoot(app, out, "6-model-manager", dialog)
+        dialog.close()
+    window.close()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/faceapp-screenshots"))
