@@ -40,6 +40,10 @@ INTRO = (
     "megabytes that is downloaded once. Download the recommended one below, or use a model "
     "file you already have."
 )
+CHOSEN_INTRO = (
+    "This model is not on your computer yet. It is downloaded once; you can also use a model "
+    "file you already have."
+)
 RETRY_HINT = "You can try again, or choose “I have the file…” if you already have the model file."
 
 
@@ -57,6 +61,7 @@ class FirstRunDialog(QDialog):
         self, tasks: ModelTasks, parent: QWidget | None = None, model_id: str | None = None
     ) -> None:
         super().__init__(parent)
+        self.offering_default = model_id is None
         self.setWindowTitle("Get a face restoration model")
         self.setMinimumWidth(560)
         self.tasks = tasks
@@ -78,7 +83,7 @@ class FirstRunDialog(QDialog):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        layout.addWidget(_wrapped(INTRO))
+        layout.addWidget(_wrapped(INTRO if self.offering_default else CHOSEN_INTRO))
         layout.addWidget(self._model_box())
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
@@ -96,7 +101,8 @@ class FirstRunDialog(QDialog):
         box = QFrame()
         box.setFrameShape(QFrame.Shape.StyledPanel)
         column = QVBoxLayout(box)
-        title = QLabel(f"<b>{html.escape(entry.name)}</b> (recommended)")
+        badge = " (recommended)" if entry.recommended else ""
+        title = QLabel(f"<b>{html.escape(entry.name)}</b>{badge}")
         title.setTextFormat(Qt.TextFormat.RichText)
         column.addWidget(title)
         column.addWidget(_wrapped(entry.description))
