@@ -16,7 +16,7 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from faceapp.core import model_store
+from faceapp.core import model_store, paths
 from faceapp.core.detection import FaceDetector
 from faceapp.core.image_io import read_photo
 from faceapp.gui.first_run import FirstRunDialog
@@ -233,3 +233,33 @@ def test_the_window_shows_before_torch_is_imported():
     assert done.returncode == 0, done.stderr
     assert "torch loaded: no" in done.stdout
     print(done.stdout.strip())
+
+
+@pytest.mark.slow
+def test_new_fidelity_reruns_only_the_network(qtbot, window, tmp_path, golden_file):
+    # the official CodeFormer hash is pinned: golden weights come in as a user's custom model
+    catalog_toml = paths.config_dir() / "catalog.toml"
+    catalog_toml.parent.mkdir(parents=True, exist_ok=True)
+    catalog_toml.write_text(
+        '[[model]]\nid = "my-codeformer"\npurpose = "face"\narch = "CodeFormer"\n'
+        'input_size = 512\nfile_name = "my_codeformer.pth"\nhas_fidelity = true\n'
+    )
+    model_store.import_model(golden_file("codeformer"), as_id="my-codeformer")
+    window.model_tasks.modelsChanged.emit()
+    window.controls.set("model_id", "my-codeformer")
+    window.controls_panel.sync()
+    assert window.controls_panel.fidelity.isVisible()
+    window.open_paths([copy_photo(tmp_path, "misc_faces", "deepface__img1.jpg")])
+    wait_ready(qtbot, window, 1)
+    restore_current(qtbot, window)
+    doc = window.documents.current
+    first, background = doc.result.restored[0].patch.restored.copy(), doc.result.background
+    kinds = []
+    submit = window.inference.submit
+    window.inference.submit = lambda kind, fn: kinds.append(kind) or submit(kind, fn)
+    with qtbot.waitSignal(window.documents.previewChanged, timeout=JOB_TIMEOUT_MS):
+        window.controls_panel.fidelity.setValue(100)
+    assert kinds == ["restore"]  # no new read, detection or background job
+    assert doc.result.background is background
+    assert doc.recipe.fidelity == 1.0
+    assert np.abs(doc.result.restored[0].patch.restored - first).max() > 0.01
