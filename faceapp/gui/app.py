@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+NO_SCREEN = (
+    "faceapp: no screen found, so the window cannot open (this looks like a server or an SSH "
+    "session). Use the command line instead, e.g.: faceapp-cli restore photo.jpg"
+)
+
+
+def _no_screen() -> bool:
+    """Linux without X11 or Wayland (and no Qt platform chosen): Qt would abort with jargon."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _version() -> str:
     from faceapp import __version__
 
@@ -33,6 +47,9 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if _no_screen():
+        print(NO_SCREEN, file=sys.stderr)
+        return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -263,3 +263,26 @@ def test_new_fidelity_reruns_only_the_network(qtbot, window, tmp_path, golden_fi
     assert doc.result.background is background
     assert doc.recipe.fidelity == 1.0
     assert np.abs(doc.result.restored[0].patch.restored - first).max() > 0.01
+
+
+def test_without_a_screen_the_app_says_what_to_do():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("QT_QPA_PLATFORM", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "faceapp"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 1
+    assert "no screen found" in done.stderr and "faceapp-cli restore" in done.stderr
+
+
+def test_photos_given_on_the_command_line_are_opened(qtbot, window, tmp_path):
+    from faceapp.gui.app import parse_args
+
+    photo = copy_photo(tmp_path, "misc_faces", "deepface__img1.jpg")
+    args = parse_args([str(photo)])
+    window.after_show(args.photos)
+    wait_ready(qtbot, window, 1)
+    assert window.documents.docs[0].path == photo.resolve()
+    assert window.settings.recent_files[0] == str(photo.resolve())
+    for dialog in list(window._dialogs):
+        dialog.close()
