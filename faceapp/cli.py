@@ -50,6 +50,13 @@ def _add_restore(sub) -> None:
     p.add_argument("--fidelity", type=_unit, default=0.5, help="CodeFormer 0..1 (default 0.5)")
     p.add_argument("--faces", default="all", help="all, largest, center or indices like 0,2")
     p.add_argument("--aligned", action="store_true", help="inputs are aligned face crops")
+    p.add_argument(
+        "--mask",
+        choices=("auto", "oval"),
+        default="auto",
+        help="how faces are blended in: auto follows each face's outline when a face parser "
+        "(parsenet or bisenet) is installed, else a soft oval; oval always uses the oval",
+    )
     p.add_argument("--upscale", type=int, default=1, choices=(1, 2, 3, 4))
     bg = p.add_mutually_exclusive_group()
     bg.add_argument("--bg", choices=("lanczos", "none"), default=None)

@@ -41,6 +41,7 @@ class RestoreCommand:
             upscale=args.upscale,
             background=background,
             background_model=bg_path,
+            mask=args.mask,
         )
         return cls(args, options, save, engine_for(args.device))
 

@@ -17,6 +17,7 @@ from faceapp.core.alignment import alignment_matrix, warp_face
 from faceapp.core.background import lanczos, upscale_with_model
 from faceapp.core.engine import Engine
 from faceapp.core.errors import FaceappError
+from faceapp.core.face_parsing import parsing_mask
 from faceapp.core.faces import Face, FaceSelection, select_faces
 from faceapp.core.image_io import Photo, from_float, to_float
 from faceapp.core.models import FaceModel
@@ -24,6 +25,7 @@ from faceapp.core.paste import FacePatch, paste_faces
 from faceapp.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 UPSCALES = (1, 2, 3, 4)
+MASKS = ("auto", "oval")  # auto: the face's outline from face parsing when installed
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class RestoreOptions:
     upscale: int = 1
     background: str = "lanczos"  # "lanczos", "none" or "model"
     background_model: Path | None = None
+    mask: str = "auto"  # "auto" or "oval", see MASKS
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0 or not 0.0 <= self.fidelity <= 1.0:
@@ -45,6 +48,8 @@ class RestoreOptions:
             raise ValueError("To upscale, choose a background method (Lanczos or a model).")
         if self.background == "model" and self.background_model is None:
             raise ValueError("A background model file is needed.")
+        if self.mask not in MASKS:
+            raise ValueError("The blending mask must be 'auto' or 'oval'.")
 
 
 @dataclass
@@ -97,7 +102,9 @@ def restore_photo(
     if options.face_model is not None and chosen:
         model = engine.face_model(options.face_model)
         report = _face_reporter(stages, len(chosen))
-        restored = restore_faces(engine, model, image, chosen, options.fidelity, report, cancel)
+        restored = restore_faces(
+            engine, model, image, chosen, options.fidelity, report, cancel, options.mask
+        )
     cancel.raise_if_cancelled()
     stages.report("background", 0, "Upscaling the background")
     background = upscale_background(engine, image, options, stages, cancel)
@@ -123,8 +130,12 @@ def restore_faces(
     fidelity: float,
     on_face=None,
     cancel: CancelToken | None = None,
+    mask: str = "auto",
 ) -> list[RestoredFace]:
-    """Align each face, run the network on it, keep its output in aligned space."""
+    """Align each face, run the network on it, keep its output in aligned space. With mask
+    "auto" and a face parser installed, the restored face's outline becomes its paste-back
+    mask here, once, so that re-composing stays cheap."""
+    parser = engine.parser() if mask == "auto" else None
     results = []
     for i, face in enumerate(faces):
         if cancel:
@@ -134,7 +145,8 @@ def restore_faces(
         matrix = alignment_matrix(face.landmarks, model.input_size)
         crop = warp_face(image, matrix, model.input_size)
         output = run_face_model(engine, model, crop, fidelity)
-        results.append(RestoredFace(face, FacePatch(output, matrix), crop))
+        blend = parsing_mask(parser, output) if parser is not None else None
+        results.append(RestoredFace(face, FacePatch(output, matrix, blend), crop))
     if on_face:
         on_face(len(faces))
     return results
