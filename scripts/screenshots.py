@@ -90,16 +90,18 @@ def main(out: Path) -> None:
     wait_until(app, lambda: window.documents.current and window.documents.current.faces)
     shoot(app, out, "2-photo-with-faces", window)
     window.restore_action.trigger()
-    wait_until(app, lambda: window.progress.value() > 20)
+    wait_until(app, lambda: window.progress.value() > 0)
     shoot(app, out, "3-restoring", window)
     wait_until(app, lambda: window.documents.current.result is not None)
     shoot(app, out, "4-compare", window)
     window.canvas.zoom_actual()
     shoot(app, out, "5-compare-100", window)
     dialog = window.open_models()
-    if dialog is not None:
-        shoot(app, out, "6-model-manager", dialog)
-        dialog.close()
+    shoot(app, out, "6-model-manager", dialog)
+    dialog.close()
+    offer = window.offer_download("codeformer")
+    shoot(app, out, "7-download-offer", offer)
+    offer.close()
     window.close()
 
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from faceapp.core.faces import is_small
 from faceapp.gui.documents import Documents
 from faceapp.gui.photo_canvas import FaceMark, PhotoCanvas
-from faceapp.gui.qimage import array_to_qimage
+from faceapp.gui.qimage import array_to_qimage, borrowed_qimage
 from faceapp.gui.state import PhotoDoc
 
 WELCOME = "Drop photos here, or click Open…\n\nfaceapp finds the faces and restores them."
@@ -66,7 +66,8 @@ class CanvasBinding(QObject):
         if name != "strength" or self.doc is None or self.doc.compositor is None:
             return
         started = time.perf_counter()
-        self.refresh_after()
+        display = self.documents.render_preview(self.doc)  # only the face regions change
+        self.canvas.update_after(borrowed_qimage(display), self.doc.compositor.regions)
         self.previewUpdated.emit(time.perf_counter() - started)
 
     def _on_face_clicked(self, number: int) -> None:

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum, auto
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -111,6 +111,37 @@ class _PhotoItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         painter.drawPixmap(part, pixmap, source)
 
+    def update_regions(self, image: QImage, regions: list[QRect]) -> None:
+        """Redraw `regions` (image pixels) from `image` at every level already made; the
+        reduced levels are re-halved locally, never rebuilt whole."""
+        for rect in regions:
+            painter = QPainter(self._pixmaps[0])
+            painter.drawImage(rect.topLeft(), image, rect)
+            painter.end()
+            for level in range(1, len(self._pixmaps)):
+                rect = self._rehalve(level, rect)
+        self.update()
+
+    def _rehalve(self, level: int, rect: QRect) -> QRect:
+        parent = self._pixmaps[level - 1]
+        margin = 2  # so smoothing near the edge of the crop sees the same neighbours
+        x0, y0 = max(0, (rect.left() - margin) & ~1), max(0, (rect.top() - margin) & ~1)
+        x1 = min(parent.width() & ~1, (rect.right() + 1 + margin + 1) & ~1)
+        y1 = min(parent.height() & ~1, (rect.bottom() + 1 + margin + 1) & ~1)
+        if x1 <= x0 or y1 <= y0:
+            return QRect()
+        crop = parent.copy(QRect(x0, y0, x1 - x0, y1 - y0)).toImage()
+        half = crop.scaled(
+            (x1 - x0) // 2,
+            (y1 - y0) // 2,
+            Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        painter = QPainter(self._pixmaps[level])
+        painter.drawImage(QPoint(x0 // 2, y0 // 2), half)
+        painter.end()
+        return QRect(x0 // 2, y0 // 2, half.width(), half.height())
+
     def _pixmap_for(self, scale: float) -> QPixmap:
         level = max(0, math.floor(-math.log2(scale))) if scale > 0 else 0
         while len(self._pixmaps) <= level:
@@ -200,6 +231,15 @@ class PhotoCanvas(QGraphicsView):
             self._after.set_left(self._divider * self._image_rect.width())
             self._scene.addItem(self._after)
         self.viewport().update()
+
+    def update_after(self, image: QImage, regions: list[tuple[int, int, int, int]]) -> None:
+        """Only `regions` (x0, y0, x1, y1 in `image` pixels) of the after image changed, e.g.
+        the faces when the strength moves: redraw those instead of replacing the image."""
+        if self._after is None:
+            self.set_after(image)
+            return
+        rects = [QRect(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in regions]
+        self._after.update_regions(image, rects)
 
     def clear(self) -> None:
         """Back to the empty state with the placeholder hint."""

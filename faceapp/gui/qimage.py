@@ -17,6 +17,15 @@ def array_to_qimage(pixels: np.ndarray) -> QImage:
     return view.copy()  # the QImage above only borrows `rgb`, which dies with this function
 
 
+def borrowed_qimage(rgb: np.ndarray) -> QImage:
+    """A QImage over an H x W x 3 uint8 C-contiguous array, without copying: only valid while
+    the array lives and keeps its shape (for short-lived drawing from a kept buffer)."""
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or not rgb.flags.c_contiguous:
+        raise ValueError("borrowed_qimage needs a C-contiguous H x W x 3 uint8 array")
+    height, width = rgb.shape[:2]
+    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+
+
 def qimage_to_array(image: QImage) -> np.ndarray:
     """Any QImage -> H x W x 3 uint8 RGB array (a copy; alpha is dropped)."""
     if image.isNull():
