@@ -59,22 +59,50 @@ def paste_faces(
     return canvas
 
 
-def _paste_one(canvas: np.ndarray, patch: FacePatch, strength: float, scale: float) -> None:
-    if strength <= 0:
-        return
+@dataclass(frozen=True)
+class PlacedFace:
+    """A patch warped into the canvas: where it lands, its pixels and its blending weight.
+    None of this depends on the strength, so a preview can keep it and re-blend cheaply."""
+
+    region: tuple[int, int, int, int]  # x0, y0, x1, y1 in the canvas
+    face: np.ndarray  # h x w x 3 float32
+    alpha: np.ndarray  # h x w x 3 float32 (one weight, repeated per channel for OpenCV)
+
+
+def place(patch: FacePatch, scale: float, width: int, height: int) -> PlacedFace | None:
+    """Warp a patch and its mask into the canvas region it covers; None when it misses."""
     inverse = inverse_matrix(patch.matrix, scale)
     face, mask, inverse = _prefilter(patch.restored, patch.blend_mask(), inverse)
-    roi = _region(inverse, face.shape[0], canvas.shape[1], canvas.shape[0])
+    roi = _region(inverse, face.shape[0], width, height)
     if roi is None:
-        return
+        return None
     x0, y0, x1, y1 = roi
     local = inverse.copy()
     local[:, 2] -= (x0, y0)
     dsize = (x1 - x0, y1 - y0)
     warped = cv2.warpAffine(face, local, dsize, flags=cv2.INTER_LINEAR)
-    alpha = cv2.warpAffine(mask, local, dsize, flags=cv2.INTER_LINEAR)[..., None] * strength
+    alpha = cv2.warpAffine(mask, local, dsize, flags=cv2.INTER_LINEAR)
+    return PlacedFace(roi, warped, cv2.merge([alpha, alpha, alpha]))
+
+
+def blend(canvas: np.ndarray, placed: PlacedFace, strength: float) -> None:
+    """canvas += strength * alpha * (face - canvas), over the placed region only.
+
+    OpenCV's in-place arithmetic: about 3x faster than numpy's temporaries, which matters for
+    the live preview (the export runs the very same function, so both always agree)."""
+    x0, y0, x1, y1 = placed.region
     region = canvas[y0:y1, x0:x1]
-    region += alpha * (warped - region)
+    delta = cv2.subtract(placed.face, region)
+    cv2.multiply(delta, placed.alpha, dst=delta, scale=strength)
+    cv2.add(region, delta, dst=region)
+
+
+def _paste_one(canvas: np.ndarray, patch: FacePatch, strength: float, scale: float) -> None:
+    if strength <= 0:
+        return
+    placed = place(patch, scale, canvas.shape[1], canvas.shape[0])
+    if placed is not None:
+        blend(canvas, placed, strength)
 
 
 def _prefilter(face: np.ndarray, mask: np.ndarray, inverse: np.ndarray):
