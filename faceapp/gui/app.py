@@ -51,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         print(NO_SCREEN, file=sys.stderr)
         return 1
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from faceapp.core.paths import resource
     from faceapp.diagnostics import setup_logging
     from faceapp.gui.main_window import MainWindow
     from faceapp.gui.theme import apply_theme
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("faceapp")
     app.setOrganizationName("faceapp")
+    app.setDesktopFileName("faceapp")
+    app.setWindowIcon(QIcon(str(resource("icons", "faceapp-256.png"))))
     setup_logging()
     sys.excepthook = _log_uncaught
     apply_theme(app)

@@ -161,6 +161,9 @@ class MainWindow(QMainWindow):
             "Paste", key.Paste, "Open the picture on the clipboard", self.paste
         )
         self.restore_action = self._action("Restore", "Ctrl+R", "Restore this photo", self.restore)
+        self.close_photo_action = self._action(
+            "Close photo", key.Close, "Remove this photo from the list", self.close_photo
+        )
         self.cancel_action = self._action("Cancel", "Esc", "Stop restoring", self.cancel)
         self.save_action = self._action("Save…", key.Save, "Save the restored photo", self.save)
         self.export_all_action = self._action(
@@ -203,6 +206,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.export_all_action)
+        file_menu.addAction(self.close_photo_action)
         file_menu.addSeparator()
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         photo = bar.addMenu("&Photo")
@@ -336,6 +340,12 @@ class MainWindow(QMainWindow):
             self.documents.restore([doc])
             self._update_actions()
 
+    def close_photo(self) -> None:
+        doc = self.documents.current
+        if doc is not None:
+            self.photos.remove(doc)
+            self.documents.close(doc)
+
     def cancel(self) -> None:
         self._pending_export.clear()
         self.documents.cancel()
@@ -403,7 +413,7 @@ class MainWindow(QMainWindow):
         self.faces.bind(doc)
         self.photos.select(doc)
         if doc is not None:
-            doc.changed.connect(self._update_actions)
+            doc.changed.connect(self._update_actions, Qt.ConnectionType.UniqueConnection)
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -412,6 +422,14 @@ class MainWindow(QMainWindow):
         ready = doc is not None and doc.photo is not None and not doc.busy
         self.restore_action.setEnabled(ready and not busy)
         self.restore_button.setEnabled(ready and not busy)
+        stale = doc is not None and doc.result is not None and self.documents.stale(doc)
+        self.restore_button.setText("Restore again" if stale else "Restore")
+        self.restore_button.setToolTip(
+            "The faces or settings changed since the last restore: restore again to see them."
+            if stale
+            else "Restore the chosen faces of this photo (Ctrl+R)."
+        )
+        self.close_photo_action.setEnabled(doc is not None)
         saveable = doc is not None and doc.result is not None
         self.save_action.setEnabled(saveable)
         self.save_button.setEnabled(saveable)

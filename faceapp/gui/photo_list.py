@@ -36,6 +36,12 @@ class PhotoList(QListWidget):
                 self.setCurrentRow(row)
                 return
 
+    def remove(self, doc: PhotoDoc) -> None:
+        for row in range(self.count()):
+            if self.item(row).data(_DOC_ROLE) is doc:
+                self.takeItem(row)
+                return
+
     def _refresh(self, item: QListWidgetItem, doc: PhotoDoc) -> None:
         item.setText(f"{doc.name}\n{doc.status_text}")
         item.setToolTip(f"{doc.path or doc.name}\n{doc.status_text}")

@@ -99,6 +99,10 @@ def test_a_broken_file_is_reported_and_the_others_go_on(qtbot, window, tmp_path)
     assert bad_doc.status is Status.FAILED
     assert "broken.jpg" in window.errors.reports()[0].headline()
     assert good_doc.status is Status.READY and len(good_doc.faces) == 1
+    window.documents.set_current(bad_doc)
+    window.close_photo_action.trigger()
+    assert window.documents.docs == [good_doc] and window.photos.count() == 1
+    assert window.documents.current is good_doc
 
 
 def test_faces_toggle_by_click_and_list_and_add_by_box(qtbot, window, tmp_path):
@@ -167,6 +171,9 @@ def test_restore_compare_strength_and_save(qtbot, window, tmp_path, gpen):
     with qtbot.waitSignal(window.documents.saved, timeout=JOB_TIMEOUT_MS) as again:
         window.save_action.trigger()
     assert again.args[1].name == "portrait_restored-2.jpg"
+    assert window.restore_button.text() == "Restore"
+    doc.toggle(0)  # the shown result no longer matches the chosen faces
+    assert window.restore_button.text() == "Restore again"
 
 
 def test_cancel_mid_run_leaves_nothing_behind(qtbot, window, tmp_path, gpen):
