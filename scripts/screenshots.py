@@ -1,6 +1,6 @@
 """Run the real app and save screenshots of its main states (run under Xvfb, see below).
 
-    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py OUT_DIR
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py OUT_DIR [--dark]
 
 Uses ../shared (photos and golden weights) and throwaway user folders, never the real ones.
 The photos in ../shared are third-party test data: keep these screenshots out of the docs.
@@ -68,7 +68,7 @@ def shoot(app, out: Path, name: str, widget=None) -> None:
     print(out / f"{name}.png")
 
 
-def main(out: Path) -> None:
+def main(out: Path, dark: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="faceapp-shots-"))
     isolate_user_dirs(root)
@@ -82,6 +82,12 @@ def main(out: Path) -> None:
 
     app = QApplication(sys.argv[:1])
     apply_theme(app)
+    if dark:  # what a user with a dark desktop sees (the app follows the system scheme)
+        from PySide6.QtCore import Qt
+
+        from faceapp.gui.theme import apply_scheme
+
+        apply_scheme(app, Qt.ColorScheme.Dark)
     window = MainWindow(Settings(face_model="gpen-bfr-256"))
     window.resize(1500, 920)
     window.show()
@@ -106,4 +112,5 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/faceapp-screenshots"))
+    args = [a for a in sys.argv[1:] if a != "--dark"]
+    main(Path(args[0] if args else "/tmp/faceapp-screenshots"), dark="--dark" in sys.argv)
