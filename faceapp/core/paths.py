@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -37,6 +38,14 @@ def cache_dir() -> Path:
     return _dir("FACEAPP_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME))
 
 
+def resources_dir() -> Path:
+    """resources/ beside the package, or inside a PyInstaller bundle (its sys._MEIPASS)."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:
+        return Path(bundle) / "resources"
+    return RESOURCES
+
+
 def resource(*parts: str) -> Path:
     """A file shipped with the app in resources/."""
-    return RESOURCES.joinpath(*parts)
+    return resources_dir().joinpath(*parts)

@@ -1,0 +1,7 @@
+"""Bundle entry point of the console `faceapp-cli` executable."""
+
+import sys
+
+from faceapp.cli import main
+
+sys.exit(main())
