@@ -8,7 +8,9 @@ merged with non-maximum suppression.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -180,17 +182,46 @@ def _build_retinaface(weights: str | Path, device: torch.device) -> torch.nn.Mod
 
 
 def _run_net(net: torch.nn.Module, bgr: np.ndarray, device: torch.device):
-    from facexlib.detection.retinaface_utils import PriorBox, decode, decode_landm
+    from facexlib.detection.retinaface_utils import decode, decode_landm
 
     h, w = bgr.shape[:2]
     x = torch.from_numpy(bgr.transpose(2, 0, 1)).unsqueeze(0).to(device)
     x = x - torch.tensor([104.0, 117.0, 123.0], device=device).view(1, 3, 1, 1)
     loc, conf, landms = net(x)
-    priors = PriorBox(net.cfg, image_size=(h, w)).forward().to(device)
+    priors = torch.tensor(prior_boxes(net.cfg, h, w), device=device)
     variance = net.cfg["variance"]
     boxes = decode(loc[0], priors, variance) * torch.tensor([w, h] * 2, device=device)
     marks = decode_landm(landms[0], priors, variance) * torch.tensor([w, h] * 5, device=device)
     return boxes.cpu().numpy(), marks.cpu().numpy(), conf[0, :, 1].cpu().numpy()
+
+
+def prior_boxes(cfg: dict, height: int, width: int) -> np.ndarray:
+    """facexlib's PriorBox(cfg, (height, width)).forward(), bit for bit, without its Python
+    loop over every anchor (half a second for each 2000-pixel pyramid level)."""
+    return _prior_boxes(
+        tuple(map(tuple, cfg["min_sizes"])), tuple(cfg["steps"]), bool(cfg["clip"]), height, width
+    )
+
+
+@lru_cache(maxsize=32)
+def _prior_boxes(min_sizes, steps, clip: bool, height: int, width: int) -> np.ndarray:
+    levels = []
+    for sizes, step in zip(min_sizes, steps, strict=True):
+        rows, cols = math.ceil(height / step), math.ceil(width / step)
+        # the same float64 operations, in the same order, as facexlib's loop
+        cx = (np.arange(cols) + 0.5) * step / width
+        cy = (np.arange(rows) + 0.5) * step / height
+        grid = np.empty((rows, cols, len(sizes), 4), np.float64)
+        grid[..., 0] = cx[None, :, None]
+        grid[..., 1] = cy[:, None, None]
+        grid[..., 2] = np.array([size / width for size in sizes])
+        grid[..., 3] = np.array([size / height for size in sizes])
+        levels.append(grid.reshape(-1, 4))
+    priors = np.concatenate(levels).astype(np.float32)
+    if clip:
+        np.clip(priors, 0, 1, out=priors)
+    priors.setflags(write=False)
+    return priors
 
 
 def _nms(rows: np.ndarray, iou_threshold: float) -> np.ndarray:

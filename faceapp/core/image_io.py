@@ -61,14 +61,33 @@ def to_float(pixels: np.ndarray) -> np.ndarray:
     return pixels.astype(np.float32) * np.float32(1.0 / scale)
 
 
+_BAND_SAMPLES = 1 << 18  # float temporaries of about 1 MB, whatever the photo's size
+
+
 def from_float(x: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
-    """Float samples in [0, 1] to uint8 or uint16: clipped, rounded to nearest, NaN -> 0."""
-    scale = _dtype_max(np.dtype(dtype))
-    y = np.clip(x, 0.0, 1.0).astype(np.float32, copy=False)
-    np.nan_to_num(y, copy=False, nan=0.0)
-    y *= np.float32(scale)
+    """Float samples in [0, 1] to uint8 or uint16: clipped, rounded to nearest, NaN -> 0.
+
+    Converted in bands of rows through one small buffer: no full-size float copy is made (for
+    a 24-megapixel photo at x2 it would take 1.1 GB), and the bands stay in the CPU's cache.
+    """
+    out = np.empty(np.shape(x), dtype)
+    if out.ndim == 0 or out.size == 0:
+        return _from_float_band(np.asarray(x), out, np.empty(out.shape, np.float32))
+    rows = max(1, _BAND_SAMPLES // max(1, out[0].size))
+    buffer = np.empty((min(rows, len(out)), *out.shape[1:]), np.float32)
+    for start in range(0, len(out), rows):
+        band = x[start : start + rows]
+        _from_float_band(band, out[start : start + rows], buffer[: len(band)])
+    return out
+
+
+def _from_float_band(x: np.ndarray, out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    np.fmax(x, 0.0, out=y, casting="same_kind")  # fmax, unlike clip, also turns NaN into 0
+    np.fmin(y, 1.0, out=y)
+    y *= np.float32(_dtype_max(out.dtype))
     np.rint(y, out=y)
-    return y.astype(dtype)
+    out[...] = y
+    return out
 
 
 def _dtype_max(dtype: np.dtype) -> int:

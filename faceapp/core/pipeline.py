@@ -185,14 +185,25 @@ def compose(background: np.ndarray, restored: list[RestoredFace], strength: floa
 
 def finish_photo(photo: Photo, image: np.ndarray, scale: int) -> Photo:
     """Back to the photo's bit depth, with its alpha (resized) and greyness."""
-    if photo.grayscale:
-        luma = image @ np.array([0.299, 0.587, 0.114], np.float32)
-        image = np.repeat(luma[..., None], 3, axis=2)
+    pixels = _grey_pixels(image, photo.pixels.dtype) if photo.grayscale else None
+    if pixels is None:
+        pixels = from_float(image, photo.pixels.dtype)
     alpha = photo.alpha
     if alpha is not None and scale != 1:
         h, w = image.shape[:2]
         alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
-    return replace(photo, pixels=from_float(image, photo.pixels.dtype), alpha=alpha)
+    return replace(photo, pixels=pixels, alpha=alpha)
+
+
+def _grey_pixels(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Rec. 601 luma in all three channels, a band of rows at a time: a whole-image luma and
+    its 3-channel repeat would be two more full-size float images (2 GB at 96 megapixels)."""
+    pixels = np.empty(image.shape, dtype)
+    rows = max(1, (1 << 18) // max(1, image.shape[1] * 3))
+    for start in range(0, image.shape[0], rows):
+        luma = image[start : start + rows] @ np.array([0.299, 0.587, 0.114], np.float32)
+        pixels[start : start + rows] = from_float(luma, dtype)[..., None]
+    return pixels
 
 
 def restore_aligned(
