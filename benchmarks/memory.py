@@ -82,7 +82,8 @@ def child(photo: Path, weights: Path, out: Path, upscale: int, trace: bool) -> N
 
     options = RestoreOptions(face_model=weights, upscale=upscale, background="lanczos")
     started = time.perf_counter()
-    result = restore_photo(engine, pixels, options, on_progress)
+    # keep_background=False: as the CLI and the API do
+    result = restore_photo(engine, pixels, options, on_progress, keep_background=False)
     steps.append(("restore_photo done", peak_mb(), high_water_mb("VmRSS")))
     save_photo(result.photo, out, SaveOptions(overwrite=True))
     steps.append(("write", peak_mb(), high_water_mb("VmRSS")))

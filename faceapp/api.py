@@ -64,7 +64,7 @@ def restore(
         background="model" if bg_path else background,
         background_model=bg_path,
     )
-    result = restore_photo(engine, photo, options, progress, cancel)
+    result = restore_photo(engine, photo, options, progress, cancel, keep_background=False)
     return Restoration(_as_array(result.photo), result.faces)
 
 

@@ -53,7 +53,9 @@ class RestoreCommand:
             if self.args.aligned:
                 out, faces = self._aligned(photo), []
             else:
-                result = restore_photo(self.engine, photo, self.options, bar.update)
+                result = restore_photo(
+                    self.engine, photo, self.options, bar.update, keep_background=False
+                )
                 out, faces = result.photo, result.faces
         finally:
             bar.close()

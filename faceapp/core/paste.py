@@ -66,7 +66,7 @@ class PlacedFace:
 
     region: tuple[int, int, int, int]  # x0, y0, x1, y1 in the canvas
     face: np.ndarray  # h x w x 3 float32
-    alpha: np.ndarray  # h x w x 3 float32 (one weight, repeated per channel for OpenCV)
+    alpha: np.ndarray  # h x w float32
 
 
 def place(patch: FacePatch, scale: float, width: int, height: int) -> PlacedFace | None:
@@ -82,19 +82,27 @@ def place(patch: FacePatch, scale: float, width: int, height: int) -> PlacedFace
     dsize = (x1 - x0, y1 - y0)
     warped = cv2.warpAffine(face, local, dsize, flags=cv2.INTER_LINEAR)
     alpha = cv2.warpAffine(mask, local, dsize, flags=cv2.INTER_LINEAR)
-    return PlacedFace(roi, warped, cv2.merge([alpha, alpha, alpha]))
+    return PlacedFace(roi, warped, alpha)
+
+
+_BAND_SAMPLES = 1 << 20  # temporaries of a few MB, however large the face
 
 
 def blend(canvas: np.ndarray, placed: PlacedFace, strength: float) -> None:
     """canvas += strength * alpha * (face - canvas), over the placed region only.
 
-    OpenCV's in-place arithmetic: about 3x faster than numpy's temporaries, which matters for
-    the live preview (the export runs the very same function, so both always agree)."""
+    OpenCV's in-place arithmetic (about 3x faster than numpy's temporaries, which matters for
+    the live preview; the export runs the very same function, so both always agree), a band of
+    rows at a time so a face filling a 96-megapixel photo needs no full-size temporaries."""
     x0, y0, x1, y1 = placed.region
-    region = canvas[y0:y1, x0:x1]
-    delta = cv2.subtract(placed.face, region)
-    cv2.multiply(delta, placed.alpha, dst=delta, scale=strength)
-    cv2.add(region, delta, dst=region)
+    rows = max(1, _BAND_SAMPLES // max(1, (x1 - x0) * 3))
+    for top in range(0, y1 - y0, rows):
+        region = canvas[y0 + top : min(y1, y0 + top + rows), x0:x1]
+        band = slice(top, top + len(region))
+        delta = cv2.subtract(placed.face[band], region)
+        alpha = placed.alpha[band]
+        cv2.multiply(delta, cv2.merge([alpha, alpha, alpha]), dst=delta, scale=strength)
+        cv2.add(region, delta, dst=region)
 
 
 def _paste_one(canvas: np.ndarray, patch: FacePatch, strength: float, scale: float) -> None:

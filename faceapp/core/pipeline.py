@@ -89,8 +89,13 @@ def restore_photo(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     faces: list[Face] | None = None,
+    keep_background: bool = True,
 ) -> RestoreResult:
-    """The whole job on one photo. `faces` skips detection (the GUI passes the user's list)."""
+    """The whole job on one photo. `faces` skips detection (the GUI passes the user's list).
+
+    keep_background=False pastes straight onto the upscaled background and does not keep it
+    (result.background is None): one full-size float image less, for callers that will not
+    re-compose (the CLI, the API)."""
     cancel = cancel or CancelToken()
     stages = _Stages(progress, [("detect", 1), ("restore", 6), ("background", 2), ("paste", 1)])
     image = to_float(photo.pixels)
@@ -107,12 +112,14 @@ def restore_photo(
         )
     cancel.raise_if_cancelled()
     stages.report("background", 0, "Upscaling the background")
-    background = upscale_background(engine, image, options, stages, cancel)
+    background = upscale_background(engine, image, options, stages, cancel, keep_background)
+    del image
     cancel.raise_if_cancelled()
     stages.report("paste", 0, "Blending the faces in")
-    out = compose(background, restored, options.strength, options.upscale)
+    out = compose(background, restored, options.strength, options.upscale, keep_background)
     stages.report("paste", 1, "Done")
-    return RestoreResult(finish_photo(photo, out, options.upscale), faces, restored, background)
+    kept = background if keep_background else None
+    return RestoreResult(finish_photo(photo, out, options.upscale), faces, restored, kept)
 
 
 def _face_reporter(stages: _Stages, count: int):
@@ -162,9 +169,11 @@ def run_face_model(engine: Engine, model: FaceModel, crop: np.ndarray, fidelity:
     return ((y + 1) / 2).cpu().numpy().transpose(1, 2, 0).astype(np.float32)
 
 
-def upscale_background(engine, image, options: RestoreOptions, stages=None, cancel=None):
+def upscale_background(
+    engine, image, options: RestoreOptions, stages=None, cancel=None, copy: bool = True
+):
     if options.upscale == 1 or options.background == "none":
-        return image.copy()
+        return image.copy() if copy else image
     if options.background == "lanczos":
         return lanczos(image, options.upscale)
     model = engine.upscaler(options.background_model)
@@ -178,9 +187,17 @@ def upscale_background(engine, image, options: RestoreOptions, stages=None, canc
     )
 
 
-def compose(background: np.ndarray, restored: list[RestoredFace], strength: float, scale: int):
-    """Paste the restored faces onto a copy of the (upscaled) background. Cheap: no network."""
-    return paste_faces(background.copy(), [r.patch for r in restored], strength, scale)
+def compose(
+    background: np.ndarray,
+    restored: list[RestoredFace],
+    strength: float,
+    scale: int,
+    copy: bool = True,
+) -> np.ndarray:
+    """Paste the restored faces onto a copy of the (upscaled) background (onto the background
+    itself with copy=False). Cheap: no network."""
+    canvas = background.copy() if copy else background
+    return paste_faces(canvas, [r.patch for r in restored], strength, scale)
 
 
 def finish_photo(photo: Photo, image: np.ndarray, scale: int) -> Photo:
