@@ -19,6 +19,7 @@ import cProfile
 import io
 import os
 import pstats
+import subprocess
 import sys
 import tempfile
 import time
@@ -81,6 +82,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="faceapp's paste-back mask: a face parser installed (golden weights) or the oval",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--no-targets",
+        action="store_true",
+        help="skip the other targets (memory, time to window, slider latency)",
+    )
     parser.add_argument(
         "--profile", nargs="?", const="faceapp", choices=("faceapp", "reference"), help="profile"
     )
@@ -188,10 +194,24 @@ def main(argv: list[str] | None = None) -> None:
     print(faces_per_second(photos))
     if args.json:
         save_json(args.json, photos, _context(args, device, loaded))
+    if not args.no_targets:
+        other_targets()
     print(f"benchmark wall time: {time.perf_counter() - started:.0f} s")
     print(f"speed ratio where both restored as many faces: {same_work_ratio(photos)}")
     print(f"cpu-time ratio faceapp/reference: {cpu_ratio(photos):.2f}")
     print(f"speed ratio faceapp/reference: {speed_ratio(photos):.2f}")
+
+
+def other_targets() -> None:
+    """Peak memory (24 MP, x2), time to window and slider latency, each in a fresh process."""
+    here = Path(__file__).resolve().parent
+    for script, extra in (("memory.py", []), ("gui_latency.py", ["--runs", "3"])):
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONWARNINGS": "ignore"}
+        done = subprocess.run(
+            [sys.executable, str(here / script), *extra], capture_output=True, text=True, env=env
+        )
+        print(f"--- {script} ---")
+        print(done.stdout.strip() or done.stderr.strip()[-2000:])
 
 
 def _header(args, device: torch.device, loaded: dict[str, float]) -> str:
