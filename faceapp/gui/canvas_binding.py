@@ -67,7 +67,8 @@ class CanvasBinding(QObject):
             return
         started = time.perf_counter()
         display = self.documents.render_preview(self.doc)  # only the face regions change
-        self.canvas.update_after(borrowed_qimage(display), self.doc.compositor.regions)
+        regions = self.doc.compositor.regions
+        self.canvas.update_after(borrowed_qimage(display), regions, keepalive=display)
         self.previewUpdated.emit(time.perf_counter() - started)
 
     def _on_face_clicked(self, number: int) -> None:

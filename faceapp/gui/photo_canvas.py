@@ -80,6 +80,9 @@ class _PhotoItem(QGraphicsItem):
     def __init__(self, image: QImage, target: QRectF) -> None:
         super().__init__()
         self._pixmaps = [QPixmap.fromImage(image)]
+        self._stale: dict[int, list[QRect]] = {}  # per level, regions awaiting a refresh
+        self._source: QImage | None = None
+        self._keepalive = None
         self._target = QRectF(target)
         self._left = target.left()
 
@@ -111,40 +114,45 @@ class _PhotoItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         painter.drawPixmap(part, pixmap, source)
 
-    def update_regions(self, image: QImage, regions: list[QRect]) -> None:
-        """Redraw `regions` (image pixels) from `image` at every level already made; the
-        reduced levels are re-halved locally, never rebuilt whole."""
-        for rect in regions:
-            painter = QPainter(self._pixmaps[0])
-            painter.drawImage(rect.topLeft(), image, rect)
-            painter.end()
-            for level in range(1, len(self._pixmaps)):
-                rect = self._rehalve(level, rect)
+    def update_regions(self, image: QImage, regions: list[QRect], keepalive=None) -> None:
+        """`regions` (image pixels) of the photo changed to what `image` shows. Nothing is
+        redrawn here: each level is refreshed from `image` when a paint first needs it, so a
+        strength change at "Fit" never touches the full-size pixmap. `keepalive` is whatever
+        owns `image`'s memory (a borrowed numpy buffer)."""
+        self._source, self._keepalive = image, keepalive
+        for level in range(len(self._pixmaps)):
+            self._stale.setdefault(level, []).extend(regions)
         self.update()
 
-    def _rehalve(self, level: int, rect: QRect) -> QRect:
-        parent = self._pixmaps[level - 1]
-        margin = 2  # so smoothing near the edge of the crop sees the same neighbours
-        x0, y0 = max(0, (rect.left() - margin) & ~1), max(0, (rect.top() - margin) & ~1)
-        x1 = min(parent.width() & ~1, (rect.right() + 1 + margin + 1) & ~1)
-        y1 = min(parent.height() & ~1, (rect.bottom() + 1 + margin + 1) & ~1)
-        if x1 <= x0 or y1 <= y0:
-            return QRect()
-        crop = parent.copy(QRect(x0, y0, x1 - x0, y1 - y0)).toImage()
-        half = crop.scaled(
-            (x1 - x0) // 2,
-            (y1 - y0) // 2,
-            Qt.AspectRatioMode.IgnoreAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-        painter = QPainter(self._pixmaps[level])
-        painter.drawImage(QPoint(x0 // 2, y0 // 2), half)
-        painter.end()
-        return QRect(x0 // 2, y0 // 2, half.width(), half.height())
+    def _refresh(self, level: int) -> None:
+        factor = 1 << level
+        for rect in self._stale.pop(level, []):
+            if level == 0:
+                painter = QPainter(self._pixmaps[0])
+                painter.drawImage(rect.topLeft(), self._source, rect)
+                painter.end()
+                continue
+            margin = 2 * factor  # so smoothing at the crop's edge sees the same neighbours
+            x0 = max(0, (rect.left() - margin) // factor * factor)
+            y0 = max(0, (rect.top() - margin) // factor * factor)
+            x1 = min(self._source.width(), rect.right() + 1 + margin) // factor * factor
+            y1 = min(self._source.height(), rect.bottom() + 1 + margin) // factor * factor
+            if x1 <= x0 or y1 <= y0:
+                continue
+            small = self._source.copy(QRect(x0, y0, x1 - x0, y1 - y0)).scaled(
+                (x1 - x0) // factor,
+                (y1 - y0) // factor,
+                Qt.AspectRatioMode.IgnoreAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            painter = QPainter(self._pixmaps[level])
+            painter.drawImage(QPoint(x0 // factor, y0 // factor), small)
+            painter.end()
 
     def _pixmap_for(self, scale: float) -> QPixmap:
         level = max(0, math.floor(-math.log2(scale))) if scale > 0 else 0
         while len(self._pixmaps) <= level:
+            self._refresh(len(self._pixmaps) - 1)  # a new level halves an up-to-date one
             last = self._pixmaps[-1]
             if min(last.width(), last.height()) < 64:
                 break
@@ -155,7 +163,9 @@ class _PhotoItem(QGraphicsItem):
                 Qt.TransformationMode.SmoothTransformation,
             )
             self._pixmaps.append(QPixmap.fromImage(half))
-        return self._pixmaps[min(level, len(self._pixmaps) - 1)]
+        level = min(level, len(self._pixmaps) - 1)
+        self._refresh(level)
+        return self._pixmaps[level]
 
 
 class PhotoCanvas(QGraphicsView):
@@ -232,14 +242,17 @@ class PhotoCanvas(QGraphicsView):
             self._scene.addItem(self._after)
         self.viewport().update()
 
-    def update_after(self, image: QImage, regions: list[tuple[int, int, int, int]]) -> None:
+    def update_after(
+        self, image: QImage, regions: list[tuple[int, int, int, int]], keepalive=None
+    ) -> None:
         """Only `regions` (x0, y0, x1, y1 in `image` pixels) of the after image changed, e.g.
-        the faces when the strength moves: redraw those instead of replacing the image."""
+        the faces when the strength moves: refresh those instead of replacing the image.
+        `image` may borrow memory owned by `keepalive`, which is kept while it is used."""
         if self._after is None:
-            self.set_after(image)
+            self.set_after(image.copy())
             return
         rects = [QRect(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in regions]
-        self._after.update_regions(image, rects)
+        self._after.update_regions(image, rects, keepalive)
 
     def clear(self) -> None:
         """Back to the empty state with the placeholder hint."""

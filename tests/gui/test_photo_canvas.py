@@ -14,7 +14,11 @@ from PySide6.QtGui import QHelpEvent, QImage, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 
 from faceapp.gui.photo_canvas import BACKGROUND, FaceMark, PhotoCanvas  # noqa: E402
-from faceapp.gui.qimage import array_to_qimage, qimage_to_array  # noqa: E402
+from faceapp.gui.qimage import (  # noqa: E402
+    array_to_qimage,
+    borrowed_qimage,
+    qimage_to_array,
+)
 
 RED = (200, 30, 30)
 BLUE = (30, 30, 200)
@@ -358,3 +362,24 @@ def test_large_after_image_is_quick(canvas: PhotoCanvas) -> None:
     elapsed = time.perf_counter() - started
     assert elapsed < 1.0  # typically ~0.03 s; loose so a busy machine does not fail it
     assert screen(canvas)[150, 300].tolist() != list(RED)
+
+
+@pytest.mark.parametrize("zoomed", ["fit", "actual"])
+def test_updated_regions_show_at_any_zoom(canvas: PhotoCanvas, zoomed: str) -> None:
+    """A strength change redraws only the faces' regions, at the level being shown."""
+    canvas.set_before(flat(1600, 1200, RED))
+    canvas.set_after(flat(1600, 1200, BLUE))
+    canvas.set_divider(0.0)
+    screen(canvas)  # builds the reduced levels while fitted
+    changed = np.full((1200, 1600, 3), BLUE, np.uint8)
+    changed[400:800, 600:1000] = GREY
+    canvas.update_after(borrowed_qimage(changed), [(600, 400, 1000, 800)], keepalive=changed)
+    if zoomed == "actual":
+        canvas.zoom_actual()
+        canvas.centerOn(800, 600)
+    centre = to_view(canvas, 800, 600).toPoint()
+    corner = to_view(canvas, 100, 100).toPoint()
+    pixels = screen(canvas)
+    assert np.abs(pixels[centre.y(), centre.x()].astype(int) - GREY).max() <= 2
+    if zoomed == "fit":
+        assert pixels[corner.y(), corner.x()].tolist() == list(BLUE)
