@@ -4,30 +4,41 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from faceapp.core import download, paths
+from faceapp.core import catalog, download, paths
+
+CHUNK = 256 * 1024
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 class ModelServer(ThreadingHTTPServer):
-    daemon_threads = True
+    daemon_threads = False  # server_close() joins the request threads: none outlives a test
 
-    def __init__(self) -> None:
+    def __init__(self, chunk_delay: float = 0.0) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.files: dict[str, bytes | Path] = {}  # URL path -> content
         self.requests: list[str] = []
+        self.chunk_delay = chunk_delay  # seconds between CHUNK-sized writes: a slow server
+        self.stopping = threading.Event()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
+    def serve_model(self, model_id: str, file: Path) -> None:
+        """Serve ``file`` where the catalog's first URL for ``model_id`` is redirected to."""
+        self.files[urlsplit(catalog.get_entry(model_id).urls[0]).path] = file
+
     def handle_error(self, request, client_address) -> None:
-        pass  # a client hanging up after a checksum failure is expected
+        pass  # a client hanging up (checksum failure, cancelled download) is expected
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -48,34 +59,40 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(size))
         self.end_headers()
-        if isinstance(content, Path):
-            with open(content, "rb") as file:
-                shutil.copyfileobj(file, self.wfile, 1024 * 1024)
-        else:
+        if isinstance(content, bytes):
             self.wfile.write(content)
+            return
+        with open(content, "rb") as file:
+            if not self.server.chunk_delay:
+                shutil.copyfileobj(file, self.wfile, CHUNK)
+                return
+            while (block := file.read(CHUNK)) and not self.server.stopping.is_set():
+                self.wfile.write(block)
+                time.sleep(self.server.chunk_delay)
 
 
 @contextmanager
-def running_server() -> Iterator[ModelServer]:
-    server = ModelServer()
+def running_server(chunk_delay: float = 0.0) -> Iterator[ModelServer]:
+    server = ModelServer(chunk_delay)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()
     try:
         yield server
     finally:
+        server.stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
 
 
 @contextmanager
-def serving(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelServer]:
+def serving(monkeypatch: pytest.MonkeyPatch, chunk_delay: float = 0.0) -> Iterator[ModelServer]:
     """A running server that every download URL is redirected to (no proxy, no host map)."""
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    for var in PROXY_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.delenv(download.HOST_MAP_ENV, raising=False)
-    with running_server() as server:
+    with running_server(chunk_delay) as server:
         monkeypatch.setenv(download.BASE_URL_ENV, server.base_url)
         yield server
 
