@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,3 +90,18 @@ def golden_file(tmp_path_factory: pytest.TempPathFactory):
 
 def photo_path(*parts: str) -> Path:
     return require_shared("photos", *parts)
+
+
+def face_regions(result, shape) -> np.ndarray:
+    """Pixels that any restored face may touch: the aligned square mapped back, grown by 2."""
+    import cv2
+
+    from faceapp.core.alignment import inverse_matrix
+
+    touched = np.zeros(shape[:2], np.uint8)
+    for r in result.restored:
+        size = r.patch.restored.shape[0]
+        corners = np.array([[0, 0, 1], [size, 0, 1], [size, size, 1], [0, size, 1]], float)
+        points = corners @ inverse_matrix(r.patch.matrix).T
+        cv2.fillConvexPoly(touched, np.round(points).astype(np.int32), 1)
+    return cv2.dilate(touched, np.ones((5, 5), np.uint8)).astype(bool)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import photo_path, require_shared
+from conftest import face_regions, photo_path, require_shared
 
 from faceapp.cli import build_parser
 from faceapp.cli_restore import RestoreCommand
@@ -293,17 +293,6 @@ def couple_runs(golden_file, tmp_path_factory: pytest.TempPathFactory):
     return photo, runs["auto"], runs["oval"]
 
 
-def _face_regions(result, shape) -> np.ndarray:
-    """Pixels that any restored face may touch: the aligned square mapped back, grown by 2."""
-    touched = np.zeros(shape[:2], np.uint8)
-    for r in result.restored:
-        size = r.patch.restored.shape[0]
-        corners = np.array([[0, 0, 1], [size, 0, 1], [size, size, 1], [0, size, 1]], float)
-        points = corners @ inverse_matrix(r.patch.matrix).T
-        cv2.fillConvexPoly(touched, np.round(points).astype(np.int32), 1)
-    return cv2.dilate(touched, np.ones((5, 5), np.uint8)).astype(bool)
-
-
 @pytest.mark.shared
 @pytest.mark.slow
 def test_auto_mask_comes_from_parsing_and_oval_mask_does_not(couple_runs) -> None:
@@ -323,7 +312,7 @@ def test_auto_mask_comes_from_parsing_and_oval_mask_does_not(couple_runs) -> Non
 @pytest.mark.slow
 def test_parsing_mask_changes_only_the_faces(couple_runs) -> None:
     photo, auto, oval = couple_runs
-    outside = ~_face_regions(auto, photo.pixels.shape)
+    outside = ~face_regions(auto, photo.pixels.shape)
     assert outside.mean() > 0.3
     assert np.array_equal(auto.photo.pixels[outside], photo.pixels[outside])
     assert not np.array_equal(auto.photo.pixels, photo.pixels)

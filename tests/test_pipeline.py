@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import photo_path, require_shared
+from conftest import face_regions, photo_path, require_shared
 
 from faceapp.core.background import lanczos, upscale_with_model
 from faceapp.core.engine import Engine
@@ -32,26 +32,11 @@ def couple(engine: Engine, golden_file):
     return photo, restore_photo(engine, photo, options)
 
 
-def _face_regions(result, shape) -> np.ndarray:
-    """Pixels that any restored face may touch: the aligned square mapped back, grown by 2."""
-    import cv2
-
-    from faceapp.core.alignment import inverse_matrix
-
-    touched = np.zeros(shape[:2], np.uint8)
-    for r in result.restored:
-        size = r.patch.restored.shape[0]
-        corners = np.array([[0, 0, 1], [size, 0, 1], [size, size, 1], [0, size, 1]], float)
-        points = corners @ inverse_matrix(r.patch.matrix).T
-        cv2.fillConvexPoly(touched, np.round(points).astype(np.int32), 1)
-    return cv2.dilate(touched, np.ones((5, 5), np.uint8)).astype(bool)
-
-
 @pytest.mark.slow
 def test_pixels_outside_the_faces_are_unchanged(couple) -> None:
     photo, result = couple
     assert len(result.restored) == 2
-    outside = ~_face_regions(result, photo.pixels.shape)
+    outside = ~face_regions(result, photo.pixels.shape)
     assert outside.mean() > 0.3
     assert np.array_equal(result.photo.pixels[outside], photo.pixels[outside])
     assert not np.array_equal(result.photo.pixels, photo.pixels)
