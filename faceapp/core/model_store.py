@@ -57,10 +57,11 @@ class ModelImportError(ModelStoreError):
 
 def installed_path(model_id: str) -> Path | None:
     """Where the model's file is, or None when it is not installed."""
-    return _installed_file(catalog.get_entry(model_id))
+    return installed_file(catalog.get_entry(model_id))
 
 
-def _installed_file(entry: CatalogEntry) -> Path | None:
+def installed_file(entry: CatalogEntry) -> Path | None:
+    """installed_path() for an entry already in hand (no new catalog read)."""
     if entry.shipped:
         path = paths.resource("weights", entry.file_name)
     else:
@@ -71,7 +72,7 @@ def _installed_file(entry: CatalogEntry) -> Path | None:
 def require_model(model_id: str) -> Path:
     """The model's file; ModelNotInstalledError saying how to get it when it is missing."""
     entry = catalog.get_entry(model_id)
-    path = _installed_file(entry)
+    path = installed_file(entry)
     if path is None:
         raise ModelNotInstalledError(_not_installed_message(entry))
     return path
@@ -83,7 +84,7 @@ def model_status() -> list[dict[str, Any]]:
 
 
 def _status(entry: CatalogEntry) -> dict[str, Any]:
-    path = _installed_file(entry)
+    path = installed_file(entry)
     return {
         "id": entry.id,
         "name": entry.name,
@@ -413,14 +414,14 @@ def _size_detail(input_size: int | None, scale: int | None) -> str:
 def verify(ids: list[str] | None = None) -> list[tuple[str, bool, str]]:
     """(id, ok, message) for the given models, or for every installed one."""
     if ids is None:
-        entries = [e for e in catalog.catalog() if _installed_file(e) is not None]
+        entries = [e for e in catalog.catalog() if installed_file(e) is not None]
     else:
         entries = [catalog.get_entry(model_id) for model_id in ids]
     return [_verify_one(entry) for entry in entries]
 
 
 def _verify_one(entry: CatalogEntry) -> tuple[str, bool, str]:
-    path = _installed_file(entry)
+    path = installed_file(entry)
     if path is None:
         return entry.id, False, "not installed"
     expected = _integrity_hash(entry)

@@ -37,14 +37,13 @@ class CanvasBinding(QObject):
         self.doc = doc
         if doc is not None:
             doc.changed.connect(self._on_doc_changed)
-        self._shown_photo = None
+        self._shown_photo = None  # shows the photo and its preview once, in _on_doc_changed
         self._on_doc_changed()
-        self.refresh_after()
 
     def _on_doc_changed(self) -> None:
         doc = self.doc
         if doc is None or doc.photo is None:
-            self.canvas.clear() if hasattr(self.canvas, "clear") else None
+            self.canvas.clear()
             return
         if self._shown_photo is not doc.photo:
             self._shown_photo = doc.photo

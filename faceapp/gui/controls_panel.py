@@ -61,7 +61,7 @@ class ControlsPanel(QWidget):
     def refresh_models(self) -> None:
         """Installed face models first, the others with their size and a download hint."""
         entries = [e for e in catalog.catalog() if e.purpose == catalog.FACE]
-        installed = [e for e in entries if model_store.installed_path(e.id)]
+        installed = [e for e in entries if model_store.installed_file(e)]
         others = [e for e in entries if e not in installed]
         self.model.blockSignals(True)
         self.model.clear()
@@ -82,7 +82,7 @@ class ControlsPanel(QWidget):
         self.background.clear()
         self.background.addItem("Smooth resize (fast)", "lanczos")
         for entry in catalog.catalog():
-            if entry.purpose == catalog.BACKGROUND and model_store.installed_path(entry.id):
+            if entry.purpose == catalog.BACKGROUND and model_store.installed_file(entry):
                 self.background.addItem(entry.name, entry.id)
         self.background.blockSignals(False)
 

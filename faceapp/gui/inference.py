@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal
 
 from faceapp.core.errors import Cancelled, FaceappError
-from faceapp.core.progress import CancelToken, Progress, ProgressCallback
+from faceapp.core.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger("faceapp.gui.inference")
 
@@ -48,7 +48,6 @@ class InferenceThread(QThread):
     GUI thread, so the window shows before torch is imported)."""
 
     deviceReady = Signal(str)  # e.g. "NVIDIA GeForce RTX 3060" or "CPU — slower"
-    busyChanged = Signal(bool)
 
     def __init__(self, device: str = "auto") -> None:
         super().__init__()
@@ -90,7 +89,6 @@ class InferenceThread(QThread):
             if job.is_cancelled:
                 self._end(job, job.cancelled.emit)
                 continue
-            self.busyChanged.emit(True)
             try:
                 engine = engine or self._make_engine()
                 result = job.fn(engine, job.progress.emit, job.token)
@@ -104,8 +102,6 @@ class InferenceThread(QThread):
                 self._end(job, lambda exc=exc: job.failed.emit(exc))
             else:
                 self._end(job, lambda result=result: job.finished.emit(result))
-            finally:
-                self.busyChanged.emit(not self._queue.empty())
 
     def _end(self, job: Job, emit: Callable[[], None]) -> None:
         emit()
@@ -117,7 +113,3 @@ class InferenceThread(QThread):
         engine = Engine(self._device)
         self.deviceReady.emit(engine.device_name)
         return engine
-
-
-def report_progress(progress: ProgressCallback, stage: str, fraction: float, text: str) -> None:
-    progress(Progress(stage, fraction, text))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -45,22 +45,23 @@ IMAGE_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp *.gif *.hei
 
 
 def controls_from(settings: Settings) -> Controls:
-    model = settings.face_model or catalog.default_face_model()
-    if model_store_installed_first(model) is not None:
-        model = model_store_installed_first(model)
+    preferred = settings.face_model or catalog.default_face_model()
+    model = installed_face_model(preferred) or preferred
     background = settings.background_model if settings.background == "model" else "lanczos"
     return Controls(
         model, settings.strength, settings.fidelity, settings.upscale, background or "lanczos"
     )
 
 
-def model_store_installed_first(preferred: str) -> str | None:
+def installed_face_model(preferred: str) -> str | None:
     """The preferred face model when installed, else the first installed one, else None."""
-    faces = [e.id for e in catalog.catalog() if e.purpose == catalog.FACE]
-    installed = [m for m in faces if model_store.installed_path(m)]
-    if preferred in installed or not installed:
-        return preferred if preferred in installed else None
-    return installed[0]
+    entries = catalog.catalog()
+    installed = [
+        e.id for e in entries if e.purpose == catalog.FACE and model_store.installed_file(e)
+    ]
+    if preferred in installed:
+        return preferred
+    return installed[0] if installed else None
 
 
 class MainWindow(QMainWindow):
@@ -481,7 +482,7 @@ class MainWindow(QMainWindow):
         )
 
     def _on_models_changed(self) -> None:
-        current = model_store_installed_first(self.controls.model_id)
+        current = installed_face_model(self.controls.model_id)
         if current is not None:
             self.controls.set("model_id", current)
         self.controls_panel.refresh_models()
@@ -540,7 +541,3 @@ class MainWindow(QMainWindow):
             dialog.close()
         self.model_tasks.shutdown()
         self.inference.stop()
-
-
-def later(ms: int, slot) -> None:
-    QTimer.singleShot(ms, slot)

@@ -10,12 +10,6 @@ from faceapp.core.faces import Face
 from faceapp.gui.qimage import array_to_qimage
 
 
-def _to_display(pixels: np.ndarray) -> np.ndarray:
-    if pixels.dtype == np.uint16:
-        return (pixels >> 8).astype(np.uint8)
-    return pixels
-
-
 def fit(pixels: np.ndarray, side: int) -> np.ndarray:
     """Shrunk (never enlarged much) so the longest side is `side`, with area averaging."""
     h, w = pixels.shape[:2]
@@ -26,7 +20,7 @@ def fit(pixels: np.ndarray, side: int) -> np.ndarray:
 
 
 def photo_icon(pixels: np.ndarray, side: int = 96) -> QIcon:
-    return QIcon(QPixmap.fromImage(array_to_qimage(fit(_to_display(pixels), side))))
+    return QIcon(QPixmap.fromImage(array_to_qimage(fit(pixels, side))))
 
 
 def face_crop(pixels: np.ndarray, face: Face, margin: float = 0.3) -> np.ndarray:
@@ -36,7 +30,7 @@ def face_crop(pixels: np.ndarray, face: Face, margin: float = 0.3) -> np.ndarray
     h, w = pixels.shape[:2]
     x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
     x1, y1 = min(w, int(cx + half) + 1), min(h, int(cy + half) + 1)
-    return _to_display(pixels[y0:y1, x0:x1])
+    return pixels[y0:y1, x0:x1]
 
 
 def face_icon(pixels: np.ndarray, face: Face, side: int = 72) -> QIcon:
