@@ -20,6 +20,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.userdirs import user_dirs_env  # noqa: E402
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -109,8 +112,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ("MODELS", "CONFIG", "DATA", "LOG", "CACHE"):
-            os.environ[f"FACEAPP_{name}_DIR"] = str(Path(tmp) / name.lower())
+        os.environ.update(user_dirs_env(Path(tmp)))
         window = time_to_window(args.runs)
         print(
             f"time to window: median {statistics.median(window):.2f} s "

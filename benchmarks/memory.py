@@ -25,6 +25,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.userdirs import user_dirs_env  # noqa: E402 - light: no torch, no numpy
+
 TARGET_MB = 4096
 SIZE = (6000, 4000)
 
@@ -103,9 +108,7 @@ def in_subprocess(call: str, *args: str, home: str) -> str:
     faceapp's user folders point into `home`: no installed model of the user's is used."""
     code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from benchmarks.memory import *; "
     code += f"args = sys.argv[1:]; {call}"
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    for name in ("MODELS", "CONFIG", "DATA", "LOG", "CACHE"):
-        env[f"FACEAPP_{name}_DIR"] = str(Path(home) / name.lower())
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", **user_dirs_env(Path(home))}
     done = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env
     )

@@ -45,6 +45,7 @@ from benchmarks.report import (
     speed_ratio,
 )
 from benchmarks.timing import Stopwatch
+from benchmarks.userdirs import user_dirs_env
 
 QUICK = [
     "group_photos/dlib__2008_002506.jpg",  # a group photo, 3 faces
@@ -94,10 +95,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def isolate_user_dirs(root: Path) -> None:
-    """faceapp's model, config, data, log and cache folders inside `root`: the benchmark
-    neither sees the user's installed models nor leaves anything behind."""
-    for name in ("MODELS", "CONFIG", "DATA", "LOG", "CACHE"):
-        os.environ[f"FACEAPP_{name}_DIR"] = str(root / name.lower())
+    os.environ.update(user_dirs_env(root))
 
 
 def photo_path(name: str) -> Path:

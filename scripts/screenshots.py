@@ -14,33 +14,20 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("FACEAPP_SHARED_DIR", REPO.parent / "shared"))
+sys.path.insert(0, str(REPO))
+
+from benchmarks.golden import SHARED, golden_file  # noqa: E402
+from benchmarks.userdirs import user_dirs_env  # noqa: E402
+
 PHOTO = SHARED / "photos" / "group_photos" / "deepface__couple.jpg"
-
-
-def isolate_user_dirs(root: Path) -> None:
-    for name in ("MODELS", "CONFIG", "DATA", "LOG", "CACHE"):
-        os.environ[f"FACEAPP_{name}_DIR"] = str(root / name.lower())
 
 
 def install_golden_model(root: Path, name: str = "gpen_bfr_256") -> None:
     """Regenerated golden weights, imported the way a user imports a file."""
-    sys.path.insert(0, str(SHARED / "golden"))
-    import json
-
-    from regen_weights import regen  # type: ignore[import-not-found]
-
     from faceapp.core import model_store
 
-    folder = SHARED / "golden" / name
-    meta = json.loads((folder / "meta.json").read_text())
-    state = regen(json.loads((folder / "keys.json").read_text()), meta["weights"]["scheme"])
-    path = root / f"{name}.pth"
-    torch.save(state, path)
-    model_store.import_model(path)
+    model_store.import_model(golden_file(name, root))
 
 
 def wait_until(app, condition, timeout: float = 300) -> None:
@@ -71,7 +58,7 @@ def shoot(app, out: Path, name: str, widget=None) -> None:
 def main(out: Path, dark: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="faceapp-shots-"))
-    isolate_user_dirs(root)
+    os.environ.update(user_dirs_env(root))
     install_golden_model(root)
 
     from PySide6.QtWidgets import QApplication
