@@ -53,8 +53,8 @@ def reference_boxes(images, thresholds, arch: str = "GFPGAN", as_trained: bool =
 
 
 def faceapp_boxes(names) -> dict[str, Boxes]:
-    from faceapp.core.detection import FaceDetector
-    from faceapp.core.image_io import read_photo
+    from faceapp.core.faces.detection import FaceDetector
+    from faceapp.core.photo.reading import read_photo
 
     detector = FaceDetector(device="cpu")
     found = {}

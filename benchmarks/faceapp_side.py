@@ -13,10 +13,10 @@ import torch
 from benchmarks.golden import golden_file
 from benchmarks.timing import StageClock, Stopwatch
 from faceapp.core import paths
-from faceapp.core.engine import Engine
-from faceapp.core.image_io import read_photo
-from faceapp.core.image_write import SaveOptions, save_photo
+from faceapp.core.photo.reading import read_photo
+from faceapp.core.photo.writing import SaveOptions, save_photo
 from faceapp.core.pipeline import RestoreOptions, restore_photo
+from faceapp.core.runtime.engine import Engine
 
 # mask choice -> (golden weights, file name the catalog installs it as); "oval": no parser
 PARSERS = {

@@ -63,7 +63,7 @@ def slider_latency(
     from PySide6.QtWidgets import QApplication
 
     from benchmarks.golden import golden_file
-    from faceapp.core import model_store
+    from faceapp.core.models import store as model_store
     from faceapp.gui.main_window import MainWindow
     from faceapp.settings import Settings
 

@@ -67,10 +67,10 @@ def child(photo: Path, weights: Path, out: Path, upscale: int, trace: bool) -> N
         import tracemalloc
 
         tracemalloc.start(8)
-    from faceapp.core.engine import Engine
-    from faceapp.core.image_io import read_photo
-    from faceapp.core.image_write import SaveOptions, save_photo
+    from faceapp.core.photo.reading import read_photo
+    from faceapp.core.photo.writing import SaveOptions, save_photo
     from faceapp.core.pipeline import RestoreOptions, restore_photo
+    from faceapp.core.runtime.engine import Engine
 
     steps: list[tuple[str, float, float | None]] = [("start", peak_mb(), high_water_mb("VmRSS"))]
     engine = Engine("cpu")

@@ -26,7 +26,7 @@ import torch
 from torchvision.transforms.functional import normalize
 
 from benchmarks.timing import Stopwatch, synchronize
-from faceapp.core.models import load_face_model
+from faceapp.core.models.loading import load_face_model
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_DETECTOR = REPO / "resources" / "weights" / "retinaface_mobilenet0.25.pth"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from faceapp.core.engine import Engine
-from faceapp.core.faces import Face, parse_selection
-from faceapp.core.image_io import Photo, photo_from_array, read_photo
+from faceapp.core.faces.selection import Face, parse_selection
+from faceapp.core.photo.reading import Photo, photo_from_array, read_photo
 from faceapp.core.pipeline import RestoreOptions, restore_aligned, restore_photo
 from faceapp.core.progress import CancelToken, ProgressCallback, no_progress
+from faceapp.core.runtime.engine import Engine
 
 _engines: dict[str, Engine] = {}
 
@@ -83,8 +83,8 @@ def resolve_model_file(model_id: str | None, model_file, default: bool) -> Path 
     """A catalog id or a file path to the file to load (None when neither and no default)."""
     if model_file is not None:
         return Path(model_file)
-    from faceapp.core.catalog import default_face_model
-    from faceapp.core.model_store import require_model
+    from faceapp.core.models.catalog import default_face_model
+    from faceapp.core.models.store import require_model
 
     if model_id is None and default:
         model_id = default_face_model()

@@ -24,11 +24,11 @@ from faceapp.core.fsync import sync_folder
 CURRENT_VERSION = 2
 SETTINGS_FILE = "settings.json"
 MAX_RECENT = 10
-# The same values as faceapp.core.image_write.FORMATS (not imported: it pulls in OpenCV).
+# The same values as faceapp.core.photo.writing.FORMATS (not imported: it pulls in OpenCV).
 EXPORT_FORMATS = ("auto", "png", "jpg", "webp", "tiff")
 _FORMAT_ALIASES = {"same": "auto", "jpeg": "jpg", "tif": "tiff"}
 BACKGROUNDS = ("lanczos", "none", "model")  # as RestoreOptions.background
-DEVICES = ("auto", "cpu", "cuda", "mps")  # as faceapp.core.device.DEVICE_CHOICES
+DEVICES = ("auto", "cpu", "cuda", "mps")  # as faceapp.core.runtime.device.DEVICE_CHOICES
 UPSCALES = (1, 2, 3, 4)
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ PHOTO = SHARED / "photos" / "group_photos" / "deepface__couple.jpg"
 
 def install_golden_model(root: Path, name: str = "gpen_bfr_256") -> None:
     """Regenerated golden weights, imported the way a user imports a file."""
-    from faceapp.core import model_store
+    from faceapp.core.models import store as model_store
 
     model_store.import_model(golden_file(name, root))
 

@@ -96,7 +96,7 @@ def face_regions(result, shape) -> np.ndarray:
     """Pixels that any restored face may touch: the aligned square mapped back, grown by 2."""
     import cv2
 
-    from faceapp.core.alignment import inverse_matrix
+    from faceapp.core.faces.alignment import inverse_matrix
 
     touched = np.zeros(shape[:2], np.uint8)
     for r in result.restored:

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from faceapp.core import catalog, download, paths
+from faceapp.core import paths
+from faceapp.core.models import catalog, download
 
 CHUNK = 256 * 1024
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")

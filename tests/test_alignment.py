@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceapp.core.alignment import alignment_matrix, inverse_matrix, warp_face
+from faceapp.core.faces.alignment import alignment_matrix, inverse_matrix, warp_face
 
 
 def _facexlib_helper(face_size: int, image: np.ndarray, landmarks: np.ndarray):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import load_golden, require_shared
 
-from faceapp.core.archs.gpen import (
+from faceapp.core.models.archs.gpen import (
     GPEN,
     build_gpen,
     gpen_config_from_state_dict,

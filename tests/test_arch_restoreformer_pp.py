@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import load_golden, require_shared
 
-from faceapp.core.archs.restoreformer_pp import (
+from faceapp.core.models.archs.restoreformer_pp import (
     RestoreFormerPP,
     build_restoreformer,
     looks_like_restoreformer_pp,

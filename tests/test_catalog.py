@@ -11,8 +11,11 @@ from urllib.parse import urlsplit
 import pytest
 from models_testkit import ModelServer, serving, write_user_catalog
 
-from faceapp.core import catalog, model_store, paths
-from faceapp.core.catalog import (
+from faceapp.core import paths
+from faceapp.core.errors import ChecksumError, FaceappError
+from faceapp.core.models import catalog
+from faceapp.core.models import store as model_store
+from faceapp.core.models.catalog import (
     BACKGROUND,
     FACE,
     FACE_ARCHS,
@@ -20,7 +23,6 @@ from faceapp.core.catalog import (
     CatalogError,
     UnknownModelError,
 )
-from faceapp.core.errors import ChecksumError, FaceappError
 
 ENTRIES = catalog.BUILTIN_ENTRIES
 BY_ID = {entry.id: entry for entry in ENTRIES}
@@ -61,7 +63,7 @@ def test_ids_are_the_expected_unique_ones() -> None:
 
 
 def test_every_face_architecture_is_covered() -> None:
-    from faceapp.core import models
+    from faceapp.core.models import loading as models
 
     loadable = {*models._SPANDREL_FACE, "GPEN", "RestoreFormer++"}
     assert {e.arch for e in ENTRIES if e.purpose == FACE} == set(FACE_ARCHS) == loadable

@@ -11,8 +11,8 @@ import pytest
 from conftest import photo_path
 
 from benchmarks.labelled_faces import GROUPS, PORTRAITS
-from faceapp.core.detection import FaceDetector
-from faceapp.core.image_io import read_photo
+from faceapp.core.faces.detection import FaceDetector
+from faceapp.core.photo.reading import read_photo
 
 
 @pytest.fixture(scope="module")

@@ -42,12 +42,12 @@ def _our_handlers() -> list[logging.Handler]:
 
 def test_the_log_goes_to_the_redirected_log_dir(isolated_user_dirs: Path) -> None:
     path = setup_logging()
-    logging.getLogger("faceapp.core.engine").warning("model loaded: ünïcode ✓")
+    logging.getLogger("faceapp.core.runtime.engine").warning("model loaded: ünïcode ✓")
     assert path == log_path() == paths.log_dir() / "faceapp.log"
     assert path.is_relative_to(isolated_user_dirs)
     assert not path.is_relative_to(Path.home())
     line = path.read_text(encoding="utf-8").splitlines()[-1]
-    assert "WARNING" in line and "[MainThread]" in line and "faceapp.core.engine" in line
+    assert "WARNING" in line and "[MainThread]" in line and "faceapp.core.runtime.engine" in line
     assert line.endswith("model loaded: ünïcode ✓")
     assert line[:4].isdigit()  # starts with the time
 

@@ -1,4 +1,4 @@
-"""faceapp.core.download against a local threaded HTTP server on 127.0.0.1 (no internet)."""
+"""faceapp.core.models.download against a local threaded HTTP server on 127.0.0.1 (no internet)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from faceapp.core import download
-from faceapp.core.download import DownloadProgress, download_file, resolve_url, sha256_file
 from faceapp.core.errors import Cancelled, ChecksumError, DownloadError
+from faceapp.core.models import download
+from faceapp.core.models.download import DownloadProgress, download_file, resolve_url, sha256_file
 from faceapp.core.progress import CancelToken
 
 SIZE = 3 * 1024 * 1024 + 12345  # not a multiple of any block size

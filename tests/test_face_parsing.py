@@ -18,12 +18,11 @@ import torch
 from conftest import face_regions, photo_path, require_shared
 
 from faceapp.cli import build_parser
-from faceapp.cli_restore import RestoreCommand
-from faceapp.core import catalog, paths
-from faceapp.core.alignment import inverse_matrix
-from faceapp.core.engine import Engine
+from faceapp.cli.restore import RestoreCommand
+from faceapp.core import paths
 from faceapp.core.errors import UnsupportedModelError
-from faceapp.core.face_parsing import (
+from faceapp.core.faces.alignment import inverse_matrix
+from faceapp.core.faces.parsing import (
     BISENET_LABELS,
     FACE_PARTS,
     PARSENET_LABELS,
@@ -33,9 +32,11 @@ from faceapp.core.face_parsing import (
     mask_from_labels,
     parse_labels,
 )
-from faceapp.core.image_io import read_photo, to_float
-from faceapp.core.paste import FacePatch, face_mask, paste_faces
+from faceapp.core.faces.paste import FacePatch, face_mask, paste_faces
+from faceapp.core.models import catalog
+from faceapp.core.photo.reading import read_photo, to_float
 from faceapp.core.pipeline import RestoreOptions, compose, restore_photo
+from faceapp.core.runtime.engine import Engine
 
 LABEL_SETS = {"ParseNet": PARSENET_LABELS, "BiSeNet": BISENET_LABELS}
 CENTER = (256, 272)  # x, y of the face's middle in a 512 aligned crop
@@ -265,7 +266,7 @@ def test_a_damaged_parser_is_logged_and_skipped(caplog: pytest.LogCaptureFixture
     dest = paths.models_dir() / catalog.get_entry("parsenet").file_name
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(b"<html>404 Not Found</html>")
-    with caplog.at_level(logging.WARNING, logger="faceapp.core.engine"):
+    with caplog.at_level(logging.WARNING, logger="faceapp.core.runtime.engine"):
         assert Engine("cpu").parser() is None
     assert "parsing_parsenet.pth" in caplog.text
 

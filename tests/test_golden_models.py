@@ -1,8 +1,9 @@
 """Every golden architecture, saved the way real files are wrapped, loaded like a user's download.
 
 The weights are regenerated from ../shared/golden (see RECIPE.md there), written to disk inside the
-wrappers the real checkpoints use, and read back only through faceapp.core.models / weights; the
-outputs must match the official implementation's within each meta.json's `suggested_atol`.
+wrappers the real checkpoints use, and read back only through faceapp.core.models.loading /
+weights; the outputs must match the official implementation's within each meta.json's
+`suggested_atol`.
 The last part checks that unsafe and damaged files are refused with the right error.
 """
 
@@ -23,7 +24,7 @@ from conftest import load_golden, require_shared
 from torch import Tensor, nn
 
 from faceapp.core.errors import ModelLoadError, UnsafeModelError, UnsupportedModelError
-from faceapp.core.models import (
+from faceapp.core.models.loading import (
     DETECTOR,
     FACE,
     PARSER,
@@ -31,7 +32,7 @@ from faceapp.core.models import (
     load_face_model,
     load_upscale_model,
 )
-from faceapp.core.weights import load_checkpoint, load_state_dict
+from faceapp.core.models.weights import load_checkpoint, load_state_dict
 
 StateDict = dict[str, Tensor]
 Wrap = Callable[[StateDict], Any]

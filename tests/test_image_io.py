@@ -1,4 +1,4 @@
-"""faceapp.core.image_io: reading photos of every kind, and refusing what is not one."""
+"""faceapp.core.photo.reading: reading photos of every kind, and refusing what is not one."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import pytest
 from conftest import require_shared
 from PIL import Image, ImageCms, ImageOps, TiffImagePlugin, features
 
-from faceapp.core import image_io
 from faceapp.core.errors import ImageReadError
-from faceapp.core.image_io import (
+from faceapp.core.photo import reading as image_io
+from faceapp.core.photo.reading import (
     DEFAULT_MAX_PIXELS,
     from_float,
     photo_from_array,

@@ -1,4 +1,4 @@
-"""faceapp.core.image_write: formats, bit depths, metadata, names and atomic saving."""
+"""faceapp.core.photo.writing: formats, bit depths, metadata, names and atomic saving."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 from conftest import require_shared
 from PIL import Image, ImageCms
 
-from faceapp.core import image_write
 from faceapp.core.errors import ImageWriteError
-from faceapp.core.image_io import Photo, photo_from_array, read_photo
-from faceapp.core.image_write import SaveOptions, output_path_for, resolve_format, save_photo
+from faceapp.core.photo import writing as image_write
+from faceapp.core.photo.reading import Photo, photo_from_array, read_photo
+from faceapp.core.photo.writing import SaveOptions, output_path_for, resolve_format, save_photo
 
 RNG = np.random.default_rng(7)
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

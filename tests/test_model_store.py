@@ -14,9 +14,8 @@ import torch
 from conftest import SHARED, load_golden, require_shared
 from models_testkit import ModelServer, serving, write_user_catalog
 
-from faceapp.cli_models import add_models_parser, run_models
-from faceapp.core import catalog, model_store, paths
-from faceapp.core.download import DownloadProgress, sha256_file
+from faceapp.cli.models import add_models_parser, run_models
+from faceapp.core import paths
 from faceapp.core.errors import (
     ChecksumError,
     ModelLoadError,
@@ -24,7 +23,10 @@ from faceapp.core.errors import (
     UnsafeModelError,
     UnsupportedModelError,
 )
-from faceapp.core.model_store import ModelImportError, ModelStoreError
+from faceapp.core.models import catalog
+from faceapp.core.models import store as model_store
+from faceapp.core.models.download import DownloadProgress, sha256_file
+from faceapp.core.models.store import ModelImportError, ModelStoreError
 
 GFPGAN_URL_PATH = "/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.4.pth"
 ANIME = SHARED / "weights" / "realesr-animevideov3.pth"

@@ -9,13 +9,13 @@ import pytest
 from conftest import face_regions, photo_path, require_shared
 
 from faceapp.core.background import lanczos, upscale_with_model
-from faceapp.core.engine import Engine
 from faceapp.core.errors import Cancelled
-from faceapp.core.image_io import photo_from_array, read_photo, to_float
-from faceapp.core.models import load_upscale_model
-from faceapp.core.paste import face_mask
+from faceapp.core.faces.paste import face_mask
+from faceapp.core.models.loading import load_upscale_model
+from faceapp.core.photo.reading import photo_from_array, read_photo, to_float
 from faceapp.core.pipeline import RestoreOptions, compose, restore_photo
 from faceapp.core.progress import CancelToken
+from faceapp.core.runtime.engine import Engine
 
 pytestmark = pytest.mark.shared
 

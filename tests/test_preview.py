@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceapp.core.alignment import alignment_matrix
-from faceapp.core.image_io import from_float
-from faceapp.core.paste import FacePatch, paste_faces
+from faceapp.core.faces.alignment import alignment_matrix
+from faceapp.core.faces.paste import FacePatch, paste_faces
+from faceapp.core.photo.reading import from_float
 from faceapp.core.preview import PreviewCompositor
 
 TEMPLATE_LANDMARKS = np.array(

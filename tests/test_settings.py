@@ -132,7 +132,7 @@ def test_export_format_aliases(written: str, read: str) -> None:
 
 
 def test_export_formats_match_the_image_writer() -> None:
-    from faceapp.core.image_write import FORMATS, SaveOptions
+    from faceapp.core.photo.writing import FORMATS, SaveOptions
 
     assert set(EXPORT_FORMATS) == set(FORMATS)
     for fmt in EXPORT_FORMATS:  # every value settings accept is one the writer accepts

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import torch
 
-from faceapp.core.device import free_device_memory, is_out_of_memory
-from faceapp.core.models import UpscaleModel
+from faceapp.core.models.loading import UpscaleModel
 from faceapp.core.progress import CancelToken
+from faceapp.core.runtime.device import free_device_memory, is_out_of_memory
 
 MIN_TILE = 64
 

@@ -13,16 +13,16 @@ import cv2
 import numpy as np
 import torch
 
-from faceapp.core.alignment import alignment_matrix, warp_face
 from faceapp.core.background import lanczos, upscale_with_model
-from faceapp.core.engine import Engine
 from faceapp.core.errors import FaceappError
-from faceapp.core.face_parsing import parsing_mask
-from faceapp.core.faces import Face, FaceSelection, select_faces
-from faceapp.core.image_io import Photo, from_float, to_float
-from faceapp.core.models import FaceModel
-from faceapp.core.paste import FacePatch, paste_faces
+from faceapp.core.faces.alignment import alignment_matrix, warp_face
+from faceapp.core.faces.parsing import parsing_mask
+from faceapp.core.faces.paste import FacePatch, paste_faces
+from faceapp.core.faces.selection import Face, FaceSelection, select_faces
+from faceapp.core.models.loading import FaceModel
+from faceapp.core.photo.reading import Photo, from_float, to_float
 from faceapp.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from faceapp.core.runtime.engine import Engine
 
 UPSCALES = (1, 2, 3, 4)
 MASKS = ("auto", "oval")  # auto: the face's outline from face parsing when installed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from faceapp.core.paste import FacePatch, PlacedFace, blend, place
+from faceapp.core.faces.paste import FacePatch, PlacedFace, blend, place
 
 Region = tuple[int, int, int, int]  # x0, y0, x1, y1 in the canvas
 

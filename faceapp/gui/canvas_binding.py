@@ -6,7 +6,7 @@ import time
 
 from PySide6.QtCore import QObject, Signal
 
-from faceapp.core.faces import is_small
+from faceapp.core.faces.selection import is_small
 from faceapp.gui.documents import Documents
 from faceapp.gui.photo_canvas import FaceMark, PhotoCanvas
 from faceapp.gui.qimage import array_to_qimage, borrowed_qimage

@@ -6,7 +6,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QWidget
 from superqt import QLabeledSlider
 
-from faceapp.core import catalog, model_store
+from faceapp.core.models import catalog
+from faceapp.core.models import store as model_store
 from faceapp.gui.state import Controls
 
 _ID = Qt.ItemDataRole.UserRole

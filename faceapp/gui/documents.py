@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from faceapp.core.faces import Face
-from faceapp.core.image_io import Photo, photo_from_array, photos_in
-from faceapp.core.image_write import SaveOptions
+from faceapp.core.faces.selection import Face
+from faceapp.core.photo.reading import Photo, photo_from_array, photos_in
+from faceapp.core.photo.writing import SaveOptions
 from faceapp.core.preview import PreviewCompositor
 from faceapp.gui import photo_jobs
 from faceapp.gui.error_panel import ErrorReport, report_from_exception

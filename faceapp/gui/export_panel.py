@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core.image_io import Photo
-from faceapp.core.image_write import SaveOptions, output_path_for, resolve_format
+from faceapp.core.photo.reading import Photo
+from faceapp.core.photo.writing import SaveOptions, output_path_for, resolve_format
 from faceapp.settings import ExportSettings
 
 FORMATS = (

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core.faces import is_small
+from faceapp.core.faces.selection import is_small
 from faceapp.gui.state import PhotoDoc
 from faceapp.gui.thumbnails import before_after_icon, face_icon
 

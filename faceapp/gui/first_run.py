@@ -23,8 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core import catalog, model_store, paths
-from faceapp.core.catalog import CatalogError
+from faceapp.core import paths
+from faceapp.core.models import catalog
+from faceapp.core.models import store as model_store
+from faceapp.core.models.catalog import CatalogError
 from faceapp.gui.error_panel import ErrorPanel, ErrorReport
 from faceapp.gui.model_manager import (
     FILE_FILTER,

@@ -108,7 +108,7 @@ class InferenceThread(QThread):
         job.ended.emit()
 
     def _make_engine(self):
-        from faceapp.core.engine import Engine  # imports torch: only ever on this thread
+        from faceapp.core.runtime.engine import Engine  # imports torch: only ever on this thread
 
         engine = Engine(self._device)
         self.deviceReady.emit(engine.device_name)

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core import catalog, model_store
+from faceapp.core.models import catalog
+from faceapp.core.models import store as model_store
 from faceapp.core.progress import Progress
 from faceapp.gui.canvas_binding import CanvasBinding
 from faceapp.gui.controls_panel import ControlsPanel

@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core import catalog, model_store, paths
-from faceapp.core.catalog import CatalogEntry, CatalogError
+from faceapp.core import paths
 from faceapp.core.errors import FaceappError
+from faceapp.core.models import catalog
+from faceapp.core.models import store as model_store
+from faceapp.core.models.catalog import CatalogEntry, CatalogError
 from faceapp.gui.error_panel import ErrorPanel, ErrorReport, report_from_exception
 from faceapp.gui.model_tasks import IMPORT_PREFIX, ModelTasks
 

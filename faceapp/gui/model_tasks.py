@@ -16,10 +16,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from faceapp.core import catalog, model_store, paths
-from faceapp.core.download import DownloadProgress, ProgressFn
+from faceapp.core import paths
 from faceapp.core.errors import Cancelled
-from faceapp.core.model_store import ModelStoreError
+from faceapp.core.models import catalog
+from faceapp.core.models import store as model_store
+from faceapp.core.models.download import DownloadProgress, ProgressFn
+from faceapp.core.models.store import ModelStoreError
 from faceapp.core.progress import CancelToken
 from faceapp.gui.error_panel import report_from_exception
 

@@ -6,10 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from faceapp.core import model_store
-from faceapp.core.faces import Face
-from faceapp.core.image_io import Photo, read_photo, to_float
-from faceapp.core.image_write import SaveOptions, save_photo
+from faceapp.core.faces.selection import Face
+from faceapp.core.models import store as model_store
+from faceapp.core.photo.reading import Photo, read_photo, to_float
+from faceapp.core.photo.writing import SaveOptions, save_photo
 from faceapp.core.preview import PreviewCompositor
 from faceapp.gui.inference import JobFunction
 from faceapp.gui.state import RestoreRecipe

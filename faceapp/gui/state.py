@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from faceapp.core.faces import Face, is_small
-from faceapp.core.image_io import Photo
+from faceapp.core.faces.selection import Face, is_small
+from faceapp.core.photo.reading import Photo
 from faceapp.core.preview import PreviewCompositor
 
 if TYPE_CHECKING:  # the pipeline imports torch: only the inference thread loads it

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QIcon, QPixmap
 
-from faceapp.core.faces import Face
+from faceapp.core.faces.selection import Face
 from faceapp.gui.qimage import array_to_qimage
 
 

@@ -12,7 +12,7 @@ import pytest
 from models_testkit import PROXY_VARS, ModelServer, serving
 from PySide6.QtCore import QThread
 
-from faceapp.core import download
+from faceapp.core.models import download
 
 __all__ = ["ModelServer", "go_offline", "serving", "watching_threads"]
 

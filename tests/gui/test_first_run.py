@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QDialog, QLabel
 
-from faceapp.core import catalog, model_store, paths
+from faceapp.core import paths
+from faceapp.core.models import catalog
+from faceapp.core.models import store as model_store
 from faceapp.gui.first_run import FirstRunDialog, needs_first_run
 from faceapp.gui.model_tasks import ModelTasks
 

@@ -16,9 +16,10 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from faceapp.core import model_store, paths
-from faceapp.core.detection import FaceDetector
-from faceapp.core.image_io import read_photo
+from faceapp.core import paths
+from faceapp.core.faces.detection import FaceDetector
+from faceapp.core.models import store as model_store
+from faceapp.core.photo.reading import read_photo
 from faceapp.gui.first_run import FirstRunDialog
 from faceapp.gui.main_window import MainWindow
 from faceapp.gui.state import Status

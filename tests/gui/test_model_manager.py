@@ -11,9 +11,10 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QThread, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from faceapp.core import model_store, paths
-from faceapp.core.catalog import CatalogEntry
-from faceapp.core.download import sha256_file
+from faceapp.core import paths
+from faceapp.core.models import store as model_store
+from faceapp.core.models.catalog import CatalogEntry
+from faceapp.core.models.download import sha256_file
 from faceapp.gui.model_manager import (
     BUILT_IN,
     IMPORT_ONLY,

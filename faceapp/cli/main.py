@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_detect(sub)
     _add_restore(sub)
-    from faceapp.cli_models import add_models_parser
+    from faceapp.cli.models import add_models_parser
 
     add_models_parser(sub)
     return parser
@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_detect(args)
         if args.command == "restore":
             return run_restore(args, parser)
-        from faceapp.cli_models import run_models
+        from faceapp.cli.models import run_models
 
         return run_models(args)
     except KeyboardInterrupt:
@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_detect(args) -> int:
-    from faceapp.core.engine import Engine
+    from faceapp.core.runtime.engine import Engine
 
     engine = _engine_or_none(args)
     if engine is None:
@@ -122,7 +122,7 @@ def run_detect(args) -> int:
 
 
 def _detect_one(engine, image: str):
-    from faceapp.core.image_io import read_photo
+    from faceapp.core.photo.reading import read_photo
 
     return engine.detector().detect(read_photo(image).pixels)
 
@@ -136,7 +136,7 @@ def _print_faces(image: str, faces) -> None:
 
 
 def run_restore(args, parser: argparse.ArgumentParser) -> int:
-    from faceapp.cli_restore import RestoreCommand
+    from faceapp.cli.restore import RestoreCommand
 
     if args.output and len(args.images) > 1:
         parser.error("--output takes one input; use -o DIR for several")
@@ -156,7 +156,7 @@ def run_restore(args, parser: argparse.ArgumentParser) -> int:
 
 
 def _engine_or_none(args):
-    from faceapp.core.engine import Engine
+    from faceapp.core.runtime.engine import Engine
 
     try:
         return Engine(args.device)
@@ -182,6 +182,3 @@ def _report(args, where: str, error: BaseException) -> None:
     message = str(error) if isinstance(error, FaceappError | ValueError) else repr(error)
     print(f"error: {where}: {message}", file=sys.stderr)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from faceapp.core.errors import ModelLoadError, UnsupportedModelError
-from faceapp.core.weights import StateDict, load_checkpoint, unwrap_state_dict
+from faceapp.core.models.weights import StateDict, load_checkpoint, unwrap_state_dict
 
 FACE = "face"
 BACKGROUND = "background"
@@ -121,8 +121,11 @@ def _load_any(path: str | Path) -> FaceModel | UpscaleModel | ModelFileInfo:
 
 def build_from_state_dict(sd: StateDict) -> FaceModel | UpscaleModel | ModelFileInfo:
     """Recognise the architecture of a bare state dict and build it."""
-    from faceapp.core.archs.gpen import build_gpen, looks_like_gpen
-    from faceapp.core.archs.restoreformer_pp import build_restoreformer, looks_like_restoreformer_pp
+    from faceapp.core.models.archs.gpen import build_gpen, looks_like_gpen
+    from faceapp.core.models.archs.restoreformer_pp import (
+        build_restoreformer,
+        looks_like_restoreformer_pp,
+    )
 
     if looks_like_gpen(sd):
         net = build_gpen(sd)

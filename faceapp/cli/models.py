@@ -8,9 +8,11 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from faceapp.core import catalog, model_store, paths
-from faceapp.core.download import DownloadProgress
+from faceapp.core import paths
 from faceapp.core.errors import Cancelled, FaceappError
+from faceapp.core.models import catalog
+from faceapp.core.models import store as model_store
+from faceapp.core.models.download import DownloadProgress
 
 _BAR_WIDTH = 30
 

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from faceapp.core import paths
-from faceapp.core.faces import Face, in_reading_order
+from faceapp.core.faces.selection import Face, in_reading_order
+from faceapp.core.models.weights import load_state_dict
 from faceapp.core.progress import CancelToken
-from faceapp.core.weights import load_state_dict
 
 SHIPPED_DETECTOR = "weights/retinaface_mobilenet0.25.pth"
 ANCHOR_SIZES = [[10, 20], [32, 64], [128, 256]]

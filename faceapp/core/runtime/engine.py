@@ -7,12 +7,12 @@ from pathlib import Path
 
 import torch
 
-from faceapp.core.detection import FaceDetector
-from faceapp.core.device import describe_device, pick_device
 from faceapp.core.errors import ModelLoadError
-from faceapp.core.face_parsing import FaceParser, load_face_parser
-from faceapp.core.model_store import installed_path
-from faceapp.core.models import FaceModel, UpscaleModel, load_face_model, load_upscale_model
+from faceapp.core.faces.detection import FaceDetector
+from faceapp.core.faces.parsing import FaceParser, load_face_parser
+from faceapp.core.models.loading import FaceModel, UpscaleModel, load_face_model, load_upscale_model
+from faceapp.core.models.store import installed_path
+from faceapp.core.runtime.device import describe_device, pick_device
 
 # The first one installed outlines the faces. BiSeNet first: on a CPU it takes ~0.2 s a face
 # where ParseNet takes ~4 s, as long as GFPGAN itself.

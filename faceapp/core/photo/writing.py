@@ -27,7 +27,7 @@ from PIL import Image, TiffImagePlugin, TiffTags
 
 from faceapp.core.errors import ImageWriteError
 from faceapp.core.fsync import sync_folder
-from faceapp.core.image_io import Photo, from_float, to_float
+from faceapp.core.photo.reading import Photo, from_float, to_float
 
 FORMATS = ("auto", "png", "jpg", "webp", "tiff")
 _ALIASES = {"jpeg": "jpg", "tif": "tiff"}

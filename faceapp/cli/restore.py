@@ -8,11 +8,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faceapp.cli_progress import ProgressBar
+from faceapp.cli.progress import ProgressBar
 from faceapp.core.errors import ImageWriteError
-from faceapp.core.faces import parse_selection
-from faceapp.core.image_io import read_photo
-from faceapp.core.image_write import SaveOptions, output_path_for, resolve_format, save_photo
+from faceapp.core.faces.selection import parse_selection
+from faceapp.core.photo.reading import read_photo
+from faceapp.core.photo.writing import SaveOptions, output_path_for, resolve_format, save_photo
 from faceapp.core.pipeline import RestoreOptions, restore_aligned, restore_photo
 
 

@@ -23,9 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from faceapp.core import catalog, paths
-from faceapp.core.catalog import BACKGROUND, FACE, CatalogEntry
-from faceapp.core.download import ProgressFn, download_file, sha256_file
+from faceapp.core import paths
 from faceapp.core.errors import (
     ChecksumError,
     DownloadError,
@@ -33,10 +31,13 @@ from faceapp.core.errors import (
     ModelNotInstalledError,
     UnsupportedModelError,
 )
+from faceapp.core.models import catalog
+from faceapp.core.models.catalog import BACKGROUND, FACE, CatalogEntry
+from faceapp.core.models.download import ProgressFn, download_file, sha256_file
 from faceapp.core.progress import CancelToken
 
 if TYPE_CHECKING:
-    from faceapp.core.models import ModelFileInfo
+    from faceapp.core.models.loading import ModelFileInfo
 
 HASHES_FILE = "hashes.json"
 _FROM_DOWNLOAD = "download"
@@ -349,7 +350,7 @@ def _match(copy: Path, digest: str, forced: CatalogEntry | None) -> CatalogEntry
 
 
 def _identify(copy: Path) -> ModelFileInfo:
-    from faceapp.core.models import identify_model_file  # torch: only when really importing
+    from faceapp.core.models.loading import identify_model_file  # torch: only when really importing
 
     info = identify_model_file(copy)
     if info.purpose not in (FACE, BACKGROUND):
@@ -439,7 +440,7 @@ def _verify_one(entry: CatalogEntry) -> tuple[str, bool, str]:
 
 
 def _verify_by_loading(entry: CatalogEntry, path: Path) -> tuple[str, bool, str]:
-    from faceapp.core.models import identify_model_file
+    from faceapp.core.models.loading import identify_model_file
 
     try:
         info = identify_model_file(path)

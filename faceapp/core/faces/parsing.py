@@ -20,9 +20,9 @@ import torch
 from torch import Tensor, nn
 
 from faceapp.core.errors import ModelLoadError, UnsupportedModelError
-from faceapp.core.models import PARSER, ModelFileInfo, build_from_state_dict
-from faceapp.core.paste import face_mask
-from faceapp.core.weights import load_state_dict
+from faceapp.core.faces.paste import face_mask
+from faceapp.core.models.loading import PARSER, ModelFileInfo, build_from_state_dict
+from faceapp.core.models.weights import load_state_dict
 
 PARSE_SIZE = 512  # both networks were trained on 512 x 512 aligned faces
 

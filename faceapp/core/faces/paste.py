@@ -8,7 +8,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from faceapp.core.alignment import inverse_matrix
+from faceapp.core.faces.alignment import inverse_matrix
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,7 @@
+"""`python -m faceapp.cli` runs faceapp-cli."""
+
+import sys
+
+from faceapp.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Faces in a photo: detection, choice, alignment, parsing and paste-back."""

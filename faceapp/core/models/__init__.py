@@ -1,0 +1,1 @@
+"""Model files: the catalog, the store, downloads, the safe loader, architectures."""

@@ -1,0 +1,1 @@
+"""Where and how models run: the device and the engine that owns the loaded models."""
