@@ -10,7 +10,9 @@ so the model only has to produce a result once).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -58,7 +60,7 @@ def big_photo(megapixels: float, folder: Path, name: str = "group_photos/deepfac
 
 
 def slider_latency(
-    megapixels: float, runs: int, folder: Path, photo: str
+    megapixels: float, runs: int, folder: Path, photo: str, profile: bool = False
 ) -> tuple[list[float], str]:
     from PySide6.QtWidgets import QApplication
 
@@ -77,14 +79,22 @@ def slider_latency(
     _wait(app, lambda: window.documents.current and window.documents.current.faces)
     window.restore()
     _wait(app, lambda: window.documents.current.compositor is not None)
+    app.processEvents()
+    window.canvas.viewport().repaint()  # the restored photo shows before the slider can move
     doc = window.documents.current
     times = []
+    profiler = cProfile.Profile() if profile else None
+    if profiler:
+        profiler.enable()
     for i in range(runs * 2):
         started = time.perf_counter()
         window.controls_panel.strength.setValue(40 if i % 2 == 0 else 90)
         window.canvas.viewport().repaint()
         app.processEvents()
         times.append(time.perf_counter() - started)
+    if profiler:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
     size = f"{doc.photo.size[0]}x{doc.photo.size[1]}, {len(doc.faces)} faces"
     window.close()
     return times, size

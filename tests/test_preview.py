@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -41,9 +42,35 @@ def test_preview_equals_the_export_at_every_strength(scene, scale) -> None:
     if scale == 2:
         background = np.repeat(np.repeat(background, 2, axis=0), 2, axis=1)
     preview = PreviewCompositor(background, patches, scale)
-    for strength in (1.0, 0.35, 0.0, 0.8, 1.0):
+    # every position of the window's slider (0..100), up and back down, then a jump
+    for value in [*range(101), *range(100, -1, -7), 100]:
+        strength = value / 100
         expected = from_float(paste_faces(background.copy(), patches, strength, scale), np.uint8)
         assert np.array_equal(preview.render(strength), expected), strength
+
+
+def _smooth(image: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(image, (0, 0), sigmaX=3)
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_reduced_levels_show_the_shrunk_export(scene, level) -> None:
+    """Zoomed out, the faces are blended on a shrunk copy: what the screen shows of the export,
+    within a few levels (resampling smooth pictures in another order). Photos are smooth at
+    the pixel scale, unlike the random scene: blur it first."""
+    background = _smooth(scene[0])
+    patches = [FacePatch(_smooth(p.restored), p.matrix) for p in scene[1]]
+    preview = PreviewCompositor(background, patches, 1)
+    width, height = preview.size_at(level)
+    assert (width, height) == (400 >> level, 300 >> level)
+    for strength in (0.0, 0.3, 0.75, 1.0):
+        export = paste_faces(background.copy(), patches, strength, 1)
+        shrunk = cv2.resize(export, (width, height), interpolation=cv2.INTER_AREA)
+        expected = from_float(shrunk, np.uint8).astype(int)
+        shown = preview.render(strength, level).astype(int)
+        assert np.abs(shown - expected).max() <= 4, strength
+        assert np.abs(shown - expected).mean() < 0.2, strength
+    assert preview.render(1.0) is preview.display  # level 0 still the exact export
 
 
 def test_only_face_regions_change(scene) -> None:

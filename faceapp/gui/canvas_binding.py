@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QRect, Signal
+from PySide6.QtGui import QImage
 
 from faceapp.core.faces.selection import is_small
+from faceapp.core.preview import PreviewCompositor
 from faceapp.gui.documents import Documents
 from faceapp.gui.photo_canvas import FaceMark, PhotoCanvas
 from faceapp.gui.qimage import array_to_qimage, borrowed_qimage
@@ -54,7 +56,11 @@ class CanvasBinding(QObject):
     def refresh_after(self) -> None:
         doc = self.doc
         image = self.documents.render_preview(doc) if doc is not None else None
-        self.canvas.set_after(array_to_qimage(image) if image is not None else None)
+        if image is None:
+            self.canvas.set_after(None)
+            return
+        source = PreviewLevels(doc.compositor, self.documents.controls.strength)
+        self.canvas.set_after(array_to_qimage(image), source)
 
     def _on_preview(self, doc: PhotoDoc) -> None:
         if doc is self.doc:
@@ -65,9 +71,9 @@ class CanvasBinding(QObject):
         if name != "strength" or self.doc is None or self.doc.compositor is None:
             return
         started = time.perf_counter()
-        display = self.documents.render_preview(self.doc)  # only the face regions change
-        regions = self.doc.compositor.regions
-        self.canvas.update_after(borrowed_qimage(display), regions, keepalive=display)
+        # only the face regions change, and only at the level the canvas paints (lazily)
+        strength = self.documents.controls.strength
+        self.canvas.update_after(PreviewLevels(self.doc.compositor, strength))
         self.previewUpdated.emit(time.perf_counter() - started)
 
     def _on_face_clicked(self, number: int) -> None:
@@ -77,6 +83,23 @@ class CanvasBinding(QObject):
     def _on_box(self, box: tuple[float, float, float, float]) -> None:
         if self.doc is not None:
             self.documents.add_face_in_box(self.doc, box)
+
+
+class PreviewLevels:
+    """The restored preview at one strength, as the canvas asks for it: blended at the level
+    of detail being painted (the full size only when zoomed in)."""
+
+    def __init__(self, compositor: PreviewCompositor, strength: float) -> None:
+        self.compositor = compositor
+        self.strength = strength
+
+    def image(self, level: int) -> QImage:
+        # borrows the compositor's buffer, which lives as long as the photo's result
+        return borrowed_qimage(self.compositor.render(self.strength, level))
+
+    def changed(self, level: int) -> list[QRect]:
+        regions = self.compositor.regions_at(level)
+        return [QRect(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in regions]
 
 
 def _mark(doc: PhotoDoc, face) -> FaceMark:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum, auto
+from typing import Protocol
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -70,19 +71,32 @@ class _Drag(Enum):
     RUBBER = auto()
 
 
+class LevelSource(Protocol):
+    """A picture that can draw itself at any level of detail (level k: 1 / 2**k of the full
+    size, each side halved k times rounding down), e.g. the live preview, which blends the
+    faces at the resolution being painted."""
+
+    def image(self, level: int) -> QImage:
+        """The whole picture at `level`; may borrow memory, and is drawn from at once."""
+
+    def changed(self, level: int) -> list[QRect]:
+        """The parts (level pixels) that changed since the previous picture."""
+
+
 class _PhotoItem(QGraphicsItem):
     """A photo stretched over `target`; only the part right of `left` is drawn.
 
     Far zoomed out it draws from a halved copy (made once, on first need): scaling the full
-    image by less than 1/2 every frame is slower and aliases.
+    image by less than 1/2 every frame is slower and aliases. With a LevelSource, each level
+    comes from the source instead, and a change redraws only its changed parts of the level
+    being painted, when it is painted.
     """
 
-    def __init__(self, image: QImage, target: QRectF) -> None:
+    def __init__(self, image: QImage, target: QRectF, source: LevelSource | None = None) -> None:
         super().__init__()
-        self._pixmaps = [QPixmap.fromImage(image)]
-        self._stale: dict[int, list[QRect]] = {}  # per level, regions awaiting a refresh
-        self._source: QImage | None = None
-        self._keepalive = None
+        self._pixmaps = {0: QPixmap.fromImage(image)}  # by level
+        self._source = source
+        self._stale: set[int] = set()  # levels awaiting a refresh from the source
         self._target = QRectF(target)
         self._left = target.left()
 
@@ -114,56 +128,45 @@ class _PhotoItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         painter.drawPixmap(part, pixmap, source)
 
-    def update_regions(self, image: QImage, regions: list[QRect], keepalive=None) -> None:
-        """`regions` (image pixels) of the photo changed to what `image` shows. Nothing is
-        redrawn here: each level is refreshed from `image` when a paint first needs it, so a
-        strength change at "Fit" never touches the full-size pixmap. `keepalive` is whatever
-        owns `image`'s memory (a borrowed numpy buffer)."""
-        self._source, self._keepalive = image, keepalive
-        for level in range(len(self._pixmaps)):
-            self._stale.setdefault(level, []).extend(regions)
+    def update_from(self, source: LevelSource) -> None:
+        """The picture changed where `source.changed` says. Nothing is drawn here: each level
+        is refreshed when a paint first needs it, so a strength change at "Fit" never touches
+        the full-size pixmap."""
+        self._source = source
+        self._stale = set(self._pixmaps)
         self.update()
 
     def _refresh(self, level: int) -> None:
-        factor = 1 << level
-        for rect in self._stale.pop(level, []):
-            if level == 0:
-                painter = QPainter(self._pixmaps[0])
-                painter.drawImage(rect.topLeft(), self._source, rect)
-                painter.end()
-                continue
-            margin = 2 * factor  # so smoothing at the crop's edge sees the same neighbours
-            x0 = max(0, (rect.left() - margin) // factor * factor)
-            y0 = max(0, (rect.top() - margin) // factor * factor)
-            x1 = min(self._source.width(), rect.right() + 1 + margin) // factor * factor
-            y1 = min(self._source.height(), rect.bottom() + 1 + margin) // factor * factor
-            if x1 <= x0 or y1 <= y0:
-                continue
-            small = self._source.copy(QRect(x0, y0, x1 - x0, y1 - y0)).scaled(
-                (x1 - x0) // factor,
-                (y1 - y0) // factor,
+        if level not in self._stale or self._source is None:
+            return
+        self._stale.discard(level)
+        image = self._source.image(level)
+        painter = QPainter(self._pixmaps[level])
+        for rect in self._source.changed(level):
+            painter.drawImage(rect.topLeft(), image, rect)
+        painter.end()
+
+    def _make_level(self, level: int) -> QPixmap:
+        if self._source is not None:  # straight from the source: no level in between
+            return QPixmap.fromImage(self._source.image(level).copy())
+        nearest = max(k for k in self._pixmaps if k < level)
+        finer = self._pixmaps[nearest].toImage()
+        for _ in range(level - nearest):  # halving step by step: smoother than one big shrink
+            finer = finer.scaled(
+                finer.width() // 2,
+                finer.height() // 2,
                 Qt.AspectRatioMode.IgnoreAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )
-            painter = QPainter(self._pixmaps[level])
-            painter.drawImage(QPoint(x0 // factor, y0 // factor), small)
-            painter.end()
+        return QPixmap.fromImage(finer)
 
     def _pixmap_for(self, scale: float) -> QPixmap:
         level = max(0, math.floor(-math.log2(scale))) if scale > 0 else 0
-        while len(self._pixmaps) <= level:
-            self._refresh(len(self._pixmaps) - 1)  # a new level halves an up-to-date one
-            last = self._pixmaps[-1]
-            if min(last.width(), last.height()) < 64:
-                break
-            half = last.toImage().scaled(
-                last.width() // 2,
-                last.height() // 2,
-                Qt.AspectRatioMode.IgnoreAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-            self._pixmaps.append(QPixmap.fromImage(half))
-        level = min(level, len(self._pixmaps) - 1)
+        full = self._pixmaps[0]
+        while level and min(full.width() >> level, full.height() >> level) < 32:
+            level -= 1  # not smaller than a thumbnail
+        if level not in self._pixmaps:
+            self._pixmaps[level] = self._make_level(level)
         self._refresh(level)
         return self._pixmaps[level]
 
@@ -230,29 +233,26 @@ class PhotoCanvas(QGraphicsView):
         self._scene.addItem(self._before)
         self.zoom_fit()
 
-    def set_after(self, image: QImage | None) -> None:
-        """Show `image` right of the divider, stretched over the before photo's rectangle."""
+    def set_after(self, image: QImage | None, source: LevelSource | None = None) -> None:
+        """Show `image` right of the divider, stretched over the before photo's rectangle.
+        With a `source`, the reduced levels (zoomed out) come from it, not from `image`."""
         if self._after is not None:
             self._scene.removeItem(self._after)
             self._after = None
         if image is not None and not image.isNull() and self._before is not None:
-            self._after = _PhotoItem(image, self._image_rect)
+            self._after = _PhotoItem(image, self._image_rect, source)
             self._after.setZValue(1)
             self._after.set_left(self._divider * self._image_rect.width())
             self._scene.addItem(self._after)
         self.viewport().update()
 
-    def update_after(
-        self, image: QImage, regions: list[tuple[int, int, int, int]], keepalive=None
-    ) -> None:
-        """Only `regions` (x0, y0, x1, y1 in `image` pixels) of the after image changed, e.g.
-        the faces when the strength moves: refresh those instead of replacing the image.
-        `image` may borrow memory owned by `keepalive`, which is kept while it is used."""
+    def update_after(self, source: LevelSource) -> None:
+        """Only `source.changed` parts of the after image changed, e.g. the faces when the
+        strength moves: refresh those, at the level being shown, instead of replacing it."""
         if self._after is None:
-            self.set_after(image.copy())
+            self.set_after(source.image(0).copy(), source)
             return
-        rects = [QRect(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in regions]
-        self._after.update_regions(image, rects, keepalive)
+        self._after.update_from(source)
 
     def clear(self) -> None:
         """Back to the empty state with the placeholder hint."""

@@ -7,16 +7,16 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt  # noqa: E402
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt  # noqa: E402
 from PySide6.QtGui import QHelpEvent, QImage, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 
 from faceapp.gui.photo_canvas import BACKGROUND, FaceMark, PhotoCanvas  # noqa: E402
 from faceapp.gui.qimage import (  # noqa: E402
     array_to_qimage,
-    borrowed_qimage,
     qimage_to_array,
 )
 
@@ -364,16 +364,35 @@ def test_large_after_image_is_quick(canvas: PhotoCanvas) -> None:
     assert screen(canvas)[150, 300].tolist() != list(RED)
 
 
+class _Levels:
+    """A LevelSource over a full-size array, shrunk per level; records the levels asked for."""
+
+    def __init__(self, pixels: np.ndarray, region: tuple[int, int, int, int]) -> None:
+        self.pixels, self.region, self.asked = pixels, region, []
+
+    def image(self, level: int) -> QImage:
+        self.asked.append(level)
+        height, width = self.pixels.shape[:2]
+        size = (width >> level, height >> level)
+        return array_to_qimage(cv2.resize(self.pixels, size, interpolation=cv2.INTER_AREA))
+
+    def changed(self, level: int) -> list[QRect]:
+        x0, y0, x1, y1 = (v >> level for v in self.region)
+        return [QRect(x0, y0, x1 - x0, y1 - y0)]
+
+
 @pytest.mark.parametrize("zoomed", ["fit", "actual"])
 def test_updated_regions_show_at_any_zoom(canvas: PhotoCanvas, zoomed: str) -> None:
     """A strength change redraws only the faces' regions, at the level being shown."""
     canvas.set_before(flat(1600, 1200, RED))
     canvas.set_after(flat(1600, 1200, BLUE))
     canvas.set_divider(0.0)
-    screen(canvas)  # builds the reduced levels while fitted
+    screen(canvas)  # builds the reduced level while fitted
     changed = np.full((1200, 1600, 3), BLUE, np.uint8)
     changed[400:800, 600:1000] = GREY
-    canvas.update_after(borrowed_qimage(changed), [(600, 400, 1000, 800)], keepalive=changed)
+    source = _Levels(changed, (600, 400, 1000, 800))
+    canvas.update_after(source)
+    assert source.asked == []  # nothing is drawn before a paint needs it
     if zoomed == "actual":
         canvas.zoom_actual()
         canvas.centerOn(800, 600)
@@ -383,3 +402,6 @@ def test_updated_regions_show_at_any_zoom(canvas: PhotoCanvas, zoomed: str) -> N
     assert np.abs(pixels[centre.y(), centre.x()].astype(int) - GREY).max() <= 2
     if zoomed == "fit":
         assert pixels[corner.y(), corner.x()].tolist() == list(BLUE)
+        assert source.asked and 0 not in source.asked  # fitted: the full size is not blended
+    else:
+        assert source.asked == [0]
