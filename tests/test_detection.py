@@ -11,8 +11,10 @@ import pytest
 from conftest import photo_path
 
 from benchmarks.labelled_faces import GROUPS, PORTRAITS
+from faceapp.core.errors import Cancelled
 from faceapp.core.faces.detection import FaceDetector
 from faceapp.core.photo.reading import read_photo
+from faceapp.core.progress import CancelToken, Progress
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +77,24 @@ def test_a_face_added_by_box_gets_landmarks(detector: FaceDetector) -> None:
     manual = detector.detect_in_box(pixels, found.box)
     assert manual is not None and manual.manual
     assert np.abs(manual.landmarks - found.landmarks).max() < 0.1 * found.width
+
+
+@pytest.mark.shared
+def test_detection_reports_progress_and_can_be_cancelled(detector: FaceDetector) -> None:
+    pixels = read_photo(photo_path("group_photos", "dlib__2008_002506.jpg")).pixels
+    heard: list[float] = []
+    faces = detector.detect(pixels, progress=lambda p: heard.append(p.fraction))
+    assert [f.box for f in faces] == [f.box for f in detector.detect(pixels)]  # same faces
+    assert heard == sorted(heard) and heard[0] == 0.0 and heard[-1] == 1.0 and len(heard) > 2
+
+    token = CancelToken()
+    steps: list[float] = []
+
+    def cancel_half_way(progress: Progress) -> None:
+        steps.append(progress.fraction)
+        if progress.fraction >= 0.25:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        detector.detect(pixels, token, cancel_half_way)
+    assert steps[-1] < 1.0  # it stopped at the next step, not at the end

@@ -20,7 +20,7 @@ import torch
 from faceapp.core import paths
 from faceapp.core.faces.selection import Face, in_reading_order
 from faceapp.core.models.weights import load_state_dict
-from faceapp.core.progress import CancelToken
+from faceapp.core.progress import CancelToken, Progress, ProgressCallback
 
 SHIPPED_DETECTOR = "weights/retinaface_mobilenet0.25.pth"
 ANCHOR_SIZES = [[10, 20], [32, 64], [128, 256]]
@@ -53,24 +53,39 @@ class FaceDetector:
         self.settings = settings or DetectionSettings()
         self.net = _build_retinaface(weights or paths.resource(SHIPPED_DETECTOR), self.device)
 
-    def detect(self, rgb: np.ndarray, cancel: CancelToken | None = None) -> list[Face]:
-        """Faces in an H x W x 3 RGB image (uint8, uint16 or float in [0, 1])."""
+    def detect(
+        self,
+        rgb: np.ndarray,
+        cancel: CancelToken | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[Face]:
+        """Faces in an H x W x 3 RGB image (uint8, uint16 or float in [0, 1]).
+
+        `progress` hears the fraction done (the pyramid is the first half, the second looks at
+        doubtful faces the rest: a crowd can take long); `cancel` is checked between steps."""
+        report = _Reporter(progress, cancel)
         bgr = _to_bgr255(rgb)
         found = []
         scales = pyramid_scales(bgr.shape[:2], self.settings)
         for level, scale in enumerate(scales):
-            if cancel:
-                cancel.raise_if_cancelled()
+            report(0.5 * level / len(scales))
             # Each level keeps the face sizes it sees best: small faces belong to the finer
             # levels, large ones to the coarser; outside its window a level mostly finds noise.
             low = COARSE_MIN_SIDE if level else 0
             high = np.inf if level == len(scales) - 1 else FINE_MAX_SIDE
             found.append(self._detect_at(bgr, scale, min_net_side=low, max_net_side=high))
         rows = _nms(np.concatenate(found), self.settings.nms_iou)
-        rows = np.array(
-            [r for r in rows if r[4] >= self.settings.threshold or self._confirm(bgr, r)]
-        )
-        return in_reading_order(self._to_faces(rows.reshape(-1, 15)))
+        doubtful = max(1, int((rows[:, 4] < self.settings.threshold).sum()))
+        kept, looked = [], 0
+        for row in rows:
+            if row[4] < self.settings.threshold:
+                report(0.5 + 0.5 * looked / doubtful)
+                looked += 1
+                if not self._confirm(bgr, row):
+                    continue
+            kept.append(row)
+        report(1.0)
+        return in_reading_order(self._to_faces(np.array(kept).reshape(-1, 15)))
 
     def _confirm(self, bgr: np.ndarray, row: np.ndarray) -> bool:
         """Look again at a doubtful face, cropped around it at three sizes where RetinaFace
@@ -137,6 +152,19 @@ class FaceDetector:
             if face.size >= self.settings.min_face:
                 faces.append(face)
         return faces
+
+
+class _Reporter:
+    """Checks for a cancel and reports the fraction done, at each step of a detection."""
+
+    def __init__(self, progress: ProgressCallback | None, cancel: CancelToken | None) -> None:
+        self.progress, self.cancel = progress, cancel
+
+    def __call__(self, fraction: float) -> None:
+        if self.cancel:
+            self.cancel.raise_if_cancelled()
+        if self.progress:
+            self.progress(Progress("detect", fraction, "Finding faces"))
 
 
 def pyramid_scales(shape: tuple[int, int], settings: DetectionSettings) -> list[float]:
