@@ -6,6 +6,7 @@ others go on.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from faceapp.core.photo.reading import Photo, photo_from_array, photos_in
 from faceapp.core.photo.writing import SaveOptions
 from faceapp.core.preview import PreviewCompositor
 from faceapp.gui import photo_jobs
+from faceapp.gui.detection_queue import DetectionOrder, show_detection_progress
 from faceapp.gui.error_panel import ErrorReport, report_from_exception
 from faceapp.gui.inference import InferenceThread, Job
 from faceapp.gui.state import Controls, PhotoDoc, Status
@@ -34,15 +36,18 @@ class Documents(QObject):
     error = Signal(object)  # ErrorReport
     saved = Signal(object, object)  # PhotoDoc, Path
     faceAdded = Signal(object, object)  # PhotoDoc, Face | None (None: none found in the box)
+    _photoRead = Signal(object, object)  # PhotoDoc, Photo: decoded, its faces not found yet
 
     def __init__(self, inference: InferenceThread, controls: Controls) -> None:
         super().__init__()
         self.inference = inference
         self.controls = controls
+        self.order = DetectionOrder(inference)  # which photo's faces are looked for first
         self.docs: list[PhotoDoc] = []
         self.current: PhotoDoc | None = None
         self._restores: list[Job] = []
         self._pasted = 0
+        self._photoRead.connect(self._on_read)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -53,7 +58,9 @@ class Documents(QObject):
             if any(d.path == path for d in self.docs):
                 continue
             doc = self._add(PhotoDoc(path, path.name))
-            self._submit(doc, "read", photo_jobs.read_job(path), self._on_read)
+            read = partial(self._photoRead.emit, doc)  # from the inference thread: queued
+            job = self._submit(doc, "open", photo_jobs.open_job(path, read), self._on_detected)
+            job.progress.connect(partial(show_detection_progress, doc))
             opened.append(doc)
         return opened
 
@@ -61,7 +68,10 @@ class Documents(QObject):
         """A pasted image: no file behind it, exported into the destination folder."""
         self._pasted += 1
         doc = self._add(PhotoDoc(None, name or f"Pasted image {self._pasted}"))
-        self._on_read(doc, photo_from_array(pixels))
+        photo = photo_from_array(pixels)
+        self._on_read(doc, photo)
+        job = self._submit(doc, "detect", photo_jobs.detect_job(photo), self._on_detected)
+        job.progress.connect(partial(show_detection_progress, doc))
         return doc
 
     def _add(self, doc: PhotoDoc) -> PhotoDoc:
@@ -76,7 +86,6 @@ class Documents(QObject):
         doc.set_status(Status.DETECTING)
         if doc is self.current:
             self.currentChanged.emit(doc)
-        self._submit(doc, "detect", photo_jobs.detect_job(photo), self._on_detected)
 
     def _on_detected(self, doc: PhotoDoc, faces: list[Face]) -> None:
         doc.set_faces(faces)
@@ -85,6 +94,7 @@ class Documents(QObject):
     def set_current(self, doc: PhotoDoc | None) -> None:
         if doc is not self.current:
             self.current = doc
+            self.order.set_current(doc)
             self.currentChanged.emit(doc)
 
     def close(self, doc: PhotoDoc) -> None:
@@ -187,7 +197,7 @@ class Documents(QObject):
     # --- plumbing --------------------------------------------------------------------------
 
     def _submit(self, doc, kind, fn, on_done, quiet: bool = False, keep_status: bool = False):
-        job = self.inference.submit(kind, fn)
+        job = self.inference.submit(kind, fn, self.order.priority(doc, kind))
         job.setProperty("doc", doc)
         job.finished.connect(lambda value: on_done(doc, value))
         job.failed.connect(lambda exc: self._failed(doc, exc, quiet or keep_status))
@@ -204,7 +214,7 @@ class Documents(QObject):
     def _cancelled(self, doc: PhotoDoc, kind: str) -> None:
         if kind == "restore":
             doc.set_status(Status.RESTORED if doc.result is not None else Status.READY)
-        elif kind in ("read", "detect") and doc in self.docs:
+        elif kind in ("open", "detect") and doc in self.docs:
             doc.set_status(Status.FAILED, "Cancelled")
 
 

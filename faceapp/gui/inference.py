@@ -1,4 +1,6 @@
-"""The one thread that owns the device: every job touching torch runs here, in order.
+"""The one thread that owns the device: every job touching torch runs here, one at a time,
+the most urgent first (job_queue.Priority: what the user asked for, then the photo on screen,
+the photos visible in the list, the rest).
 
 Jobs are plain functions `fn(engine, progress, cancel) -> result`, usually thin wrappers over
 core functions. Each submitted job is a `Job` object living in the GUI thread; the worker emits
@@ -8,14 +10,14 @@ its signals, so Qt delivers them to GUI slots through the event loop.
 from __future__ import annotations
 
 import logging
-import queue
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from faceapp.core.errors import Cancelled, FaceappError
 from faceapp.core.progress import CancelToken, ProgressCallback
+from faceapp.gui.job_queue import JobQueue, Priority
 
 log = logging.getLogger("faceapp.gui.inference")
 
@@ -29,10 +31,11 @@ class Job(QObject):
     cancelled = Signal()
     ended = Signal()  # after any of the three above
 
-    def __init__(self, kind: str, fn: JobFunction) -> None:
+    def __init__(self, kind: str, fn: JobFunction, priority: int = Priority.NOW) -> None:
         super().__init__()
         self.kind = kind
         self.fn = fn
+        self.priority = priority
         self.token = CancelToken()
 
     def cancel(self) -> None:
@@ -43,27 +46,40 @@ class Job(QObject):
         return self.token.cancelled
 
 
+class _Stop:
+    """Queued by stop(): the thread ends when it gets there."""
+
+
 class InferenceThread(QThread):
     """Runs jobs one at a time on a single engine, created lazily (torch loads here, not in the
     GUI thread, so the window shows before torch is imported)."""
 
     deviceReady = Signal(str)  # e.g. "NVIDIA GeForce RTX 3060" or "CPU — slower"
+    _post = Signal(object)  # a call the GUI thread makes: a job's signal with its value
 
     def __init__(self, device: str = "auto") -> None:
         super().__init__()
+        # A job's signals are emitted from the GUI thread, after the code that submitted it
+        # has connected them: an urgent job may run at once, before its submitter returns.
+        self._post.connect(lambda call: call(), Qt.ConnectionType.QueuedConnection)
         self.setObjectName("faceapp-inference")
         self._device = device
-        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._queue: JobQueue[Job | _Stop] = JobQueue()
         self._pending: list[Job] = []  # keeps Job objects alive until they end
 
-    def submit(self, kind: str, fn: JobFunction) -> Job:
-        job = Job(kind, fn)
+    def submit(self, kind: str, fn: JobFunction, priority: int = Priority.NOW) -> Job:
+        job = Job(kind, fn, priority)
         self._pending.append(job)
         job.ended.connect(lambda: self._forget(job))
-        self._queue.put(job)
+        self._queue.put(job, priority)
         if not self.isRunning():
             self.start()
         return job
+
+    def set_priority(self, job: Job, priority: int) -> None:
+        """Move a waiting job up or down the queue (a running one just goes on)."""
+        job.priority = priority
+        self._queue.move(job, priority)
 
     def _forget(self, job: Job) -> None:
         if job in self._pending:
@@ -80,32 +96,35 @@ class InferenceThread(QThread):
     def stop(self, timeout_ms: int = 30000) -> bool:
         """Cancel everything and end the thread; True when it ended in time."""
         self.cancel_all()
-        self._queue.put(None)
+        self._queue.put(_Stop(), Priority.LAST)
         return self.wait(timeout_ms) if self.isRunning() else True
 
     def run(self) -> None:
         engine = None
-        while (job := self._queue.get()) is not None:
+        while isinstance(job := self._queue.get(), Job):
             if job.is_cancelled:
-                self._end(job, job.cancelled.emit)
+                self._end(job, job.cancelled)
                 continue
             try:
                 engine = engine or self._make_engine()
-                result = job.fn(engine, job.progress.emit, job.token)
+                result = job.fn(engine, lambda p, job=job: self._emit(job.progress, p), job.token)
             except Cancelled:
-                self._end(job, job.cancelled.emit)
+                self._end(job, job.cancelled)
             except FaceappError as exc:  # written for users: no traceback needed in the log
                 log.warning("%s job: %s", job.kind, exc)
-                self._end(job, lambda exc=exc: job.failed.emit(exc))
+                self._end(job, job.failed, exc)
             except Exception as exc:  # every failure is reported, none ends the thread
                 log.exception("%s job failed", job.kind)
-                self._end(job, lambda exc=exc: job.failed.emit(exc))
+                self._end(job, job.failed, exc)
             else:
-                self._end(job, lambda result=result: job.finished.emit(result))
+                self._end(job, job.finished, result)
 
-    def _end(self, job: Job, emit: Callable[[], None]) -> None:
-        emit()
-        job.ended.emit()
+    def _emit(self, signal, *args) -> None:
+        self._post.emit(lambda: signal.emit(*args))
+
+    def _end(self, job: Job, signal, *args) -> None:
+        self._emit(signal, *args)
+        self._emit(job.ended)
 
     def _make_engine(self):
         from faceapp.core.runtime.engine import Engine  # imports torch: only ever on this thread

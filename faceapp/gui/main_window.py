@@ -261,6 +261,7 @@ class MainWindow(QMainWindow):
         d.saved.connect(self._on_saved)
         d.faceAdded.connect(self._on_face_added)
         self.photos.docSelected.connect(d.set_current)
+        self.photos.visibleChanged.connect(d.order.set_visible)
         self.faces.addFaceRequested.connect(self.canvas.set_add_face_mode)
         self.canvas.addFaceModeChanged.connect(self.faces.add_button.setChecked)
         self.controls.changed.connect(self._on_control)

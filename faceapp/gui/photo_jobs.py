@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,13 +19,23 @@ if TYPE_CHECKING:  # the pipeline imports torch, which only the inference thread
     from faceapp.core.pipeline import RestoreOptions, RestoreResult
 
 
-def read_job(path: Path) -> JobFunction:
-    return lambda engine, progress, cancel: read_photo(path)
+def open_job(path: Path, on_read: Callable[[Photo], None]) -> JobFunction:
+    """Read a photo, hand it over (`on_read` is called on the inference thread), then find
+    its faces: one job, so a photo's faces are found right after it is read, before any other
+    photo is, and decoded photos do not pile up waiting for their turn."""
+
+    def run(engine, progress, cancel) -> list[Face]:
+        photo = read_photo(path)
+        on_read(photo)
+        cancel.raise_if_cancelled()
+        return detect_job(photo)(engine, progress, cancel)
+
+    return run
 
 
 def detect_job(photo: Photo) -> JobFunction:
     def run(engine, progress, cancel) -> list[Face]:
-        return engine.detector().detect(photo.pixels, cancel)
+        return engine.detector().detect(photo.pixels, cancel, progress)
 
     return run
 

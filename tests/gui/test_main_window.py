@@ -264,7 +264,7 @@ def test_new_fidelity_reruns_only_the_network(qtbot, window, tmp_path, golden_fi
     first, background = doc.result.restored[0].patch.restored.copy(), doc.result.background
     kinds = []
     submit = window.inference.submit
-    window.inference.submit = lambda kind, fn: kinds.append(kind) or submit(kind, fn)
+    window.inference.submit = lambda kind, *rest: kinds.append(kind) or submit(kind, *rest)
     with qtbot.waitSignal(window.documents.previewChanged, timeout=JOB_TIMEOUT_MS):
         window.controls_panel.fidelity.setValue(100)
     assert kinds == ["restore"]  # no new read, detection or background job

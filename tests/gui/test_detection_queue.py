@@ -1,0 +1,122 @@
+"""The order photos are searched for faces in: the one on screen first, a clicked photo next,
+and closing a photo stops its search. One inference thread runs everything."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import photo_path
+from PIL import Image
+
+from faceapp.core.errors import Cancelled
+from faceapp.gui import photo_jobs
+from faceapp.gui.job_queue import JobQueue, Priority
+from faceapp.gui.main_window import MainWindow
+from faceapp.gui.state import Status
+from faceapp.settings import Settings
+
+TIMEOUT_MS = 240_000
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(Settings())
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def small_photos(folder: Path, count: int) -> list[Path]:
+    paths = []
+    for i in range(count):
+        path = folder / f"photo{i}.png"
+        Image.fromarray(np.full((40, 60, 3), 20 * i, np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+def test_the_queue_runs_the_most_urgent_first_and_moves_waiting_items() -> None:
+    queue: JobQueue[str] = JobQueue()
+    queue.put("a", Priority.BACKGROUND)
+    queue.put("b", Priority.VISIBLE)
+    queue.put("c", Priority.BACKGROUND)
+    queue.put("now", Priority.NOW)
+    assert queue.move("c", Priority.SELECTED)
+    assert [queue.get() for _ in range(4)] == ["now", "c", "b", "a"]
+    assert not queue.move("a", Priority.NOW)  # no longer waiting
+
+
+def test_a_photo_clicked_during_a_detection_is_detected_next(qtbot, window, tmp_path, monkeypatch):
+    order: list[str] = []
+    first_started, release = threading.Event(), threading.Event()
+
+    def detect_job(photo):
+        def run(engine, progress, cancel):
+            order.append(photo.path.name)
+            if len(order) == 1:
+                first_started.set()
+                assert release.wait(60)
+            return []
+
+        return run
+
+    monkeypatch.setattr(photo_jobs, "detect_job", detect_job)
+    paths = small_photos(tmp_path, 5)
+    window.open_paths(paths)
+    docs = window.documents.docs
+    qtbot.waitUntil(first_started.is_set, timeout=TIMEOUT_MS)
+    window.photos.setCurrentRow(3)  # the user clicks the fourth photo
+    assert window.documents.current is docs[3]
+    release.set()
+    qtbot.waitUntil(lambda: all(d.status is Status.READY for d in docs), timeout=TIMEOUT_MS)
+    assert order[:2] == ["photo0.png", "photo3.png"]  # the selected one, then the clicked one
+    assert sorted(order) == [p.name for p in paths]  # every photo once
+
+
+@pytest.mark.shared
+def test_closing_a_photo_cancels_its_detection(qtbot, window, tmp_path):
+    big = tmp_path / "couple.jpg"
+    image = Image.open(photo_path("group_photos", "deepface__couple.jpg"))
+    image.resize((image.width * 2, image.height * 2)).save(big, quality=90)
+    window.open_paths([big])
+    doc = window.documents.current
+    qtbot.waitUntil(lambda: "%" in doc.status_text, timeout=TIMEOUT_MS)  # its progress shows
+    assert doc.status_text.startswith("Finding faces… ") and doc.status_text.endswith(" %")
+    job = next(j for j in window.inference.jobs() if j.kind == "open")
+    outcome: list[str] = []
+    job.cancelled.connect(lambda: outcome.append("cancelled"))
+    job.finished.connect(lambda _faces: outcome.append("finished"))
+    window.close_photo_action.trigger()
+    assert window.documents.docs == [] and window.photos.count() == 0
+    qtbot.waitUntil(lambda: bool(outcome), timeout=TIMEOUT_MS)
+    assert outcome == ["cancelled"]
+    assert doc.faces == []
+
+
+def test_the_detection_stops_at_its_next_step_when_cancelled(monkeypatch) -> None:
+    """The job hands the cancel token and the progress callback to the detector."""
+    seen = {}
+
+    class Detector:
+        def detect(self, pixels, cancel, progress):
+            seen.update(cancel=cancel, progress=progress)
+            cancel.raise_if_cancelled()
+
+    class Engine:
+        def detector(self):
+            return Detector()
+
+    class Photo:
+        pixels = np.zeros((4, 4, 3), np.uint8)
+
+    from faceapp.core.progress import CancelToken
+
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        photo_jobs.detect_job(Photo())(Engine(), print, token)
+    assert seen["cancel"] is token and seen["progress"] is print
