@@ -21,6 +21,7 @@ from faceapp.gui import photo_jobs
 from faceapp.gui.detection_queue import DetectionOrder, show_detection_progress
 from faceapp.gui.error_panel import ErrorReport, report_from_exception
 from faceapp.gui.inference import InferenceThread, Job
+from faceapp.gui.photo_memory import PhotoMemory
 from faceapp.gui.state import Controls, PhotoDoc, Status
 
 if TYPE_CHECKING:  # the pipeline imports torch: only the inference thread loads it
@@ -43,6 +44,7 @@ class Documents(QObject):
         self.inference = inference
         self.controls = controls
         self.order = DetectionOrder(inference)  # which photo's faces are looked for first
+        self.memory = PhotoMemory()  # which photos stay decoded
         self.docs: list[PhotoDoc] = []
         self.current: PhotoDoc | None = None
         self._restores: list[Job] = []
@@ -90,18 +92,36 @@ class Documents(QObject):
     def _on_detected(self, doc: PhotoDoc, faces: list[Face]) -> None:
         doc.set_faces(faces)
         doc.set_status(Status.READY)
+        self.memory.used(doc, keep=self.current, hold=False)  # its faces are all it needed
 
     def set_current(self, doc: PhotoDoc | None) -> None:
         if doc is not self.current:
             self.current = doc
             self.order.set_current(doc)
+            if doc is not None and self.memory.released(doc):
+                self._reload(doc)
             self.currentChanged.emit(doc)
+
+    def _reload(self, doc: PhotoDoc, then=None) -> None:
+        """Decode a photo whose pixels were let go again; `then(doc)` once it is back."""
+
+        def done(doc: PhotoDoc, photo: Photo) -> None:
+            doc.photo = photo
+            self.memory.forget(doc)
+            self.memory.used(doc, keep=self.current)
+            if doc is self.current:
+                self.currentChanged.emit(doc)
+            if then is not None:
+                then(doc)
+
+        self._submit(doc, "read", photo_jobs.read_job(doc.path), done, keep_status=True)
 
     def close(self, doc: PhotoDoc) -> None:
         for job in self.inference.jobs():
             if job.property("doc") is doc:
                 job.cancel()
         self.docs.remove(doc)
+        self.memory.forget(doc)
         if self.current is doc:
             self.set_current(self.docs[0] if self.docs else None)
 
@@ -120,6 +140,9 @@ class Documents(QObject):
 
     def restore(self, docs: list[PhotoDoc]) -> None:
         for doc in docs:
+            if self.memory.released(doc):
+                self._reload(doc, then=lambda doc: self.restore([doc]))
+                continue
             if doc.photo is None or doc.status in (Status.RESTORING, Status.FAILED):
                 continue
             self._restore_one(doc)

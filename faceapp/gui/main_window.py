@@ -361,7 +361,7 @@ class MainWindow(QMainWindow):
 
     def export_all(self) -> None:
         for doc in self.documents.docs:
-            if doc.photo is None:
+            if doc.photo is None and not self.documents.memory.released(doc):
                 continue
             if doc.result is not None and not self.documents.stale(doc):
                 self._export(doc)

@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # the pipeline imports torch, which only the inference thread
     from faceapp.core.pipeline import RestoreOptions, RestoreResult
 
 
+def read_job(path: Path) -> JobFunction:
+    return lambda engine, progress, cancel: read_photo(path)
+
+
 def open_job(path: Path, on_read: Callable[[Photo], None]) -> JobFunction:
     """Read a photo, hand it over (`on_read` is called on the inference thread), then find
     its faces: one job, so a photo's faces are found right after it is read, before any other

@@ -120,3 +120,32 @@ def test_the_detection_stops_at_its_next_step_when_cancelled(monkeypatch) -> Non
     with pytest.raises(Cancelled):
         photo_jobs.detect_job(Photo())(Engine(), print, token)
     assert seen["cancel"] is token and seen["progress"] is print
+
+
+def test_photos_let_go_of_their_pixels_and_come_back_when_selected(
+    qtbot, window, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(photo_jobs, "detect_job", lambda photo: lambda *_: [])
+    window.documents.memory.budget = 0  # keep only the photo on screen decoded
+    window.open_paths(small_photos(tmp_path, 3))
+    docs = window.documents.docs
+    qtbot.waitUntil(lambda: all(d.status is Status.READY for d in docs), timeout=TIMEOUT_MS)
+    assert docs[0].photo is not None  # on screen
+    assert docs[1].photo is None and docs[2].photo is None
+    assert window.documents.memory.released(docs[2])
+    window.photos.setCurrentRow(2)
+    qtbot.waitUntil(lambda: docs[2].photo is not None, timeout=TIMEOUT_MS)
+    assert docs[2].photo.pixels[0, 0, 0] == 40 and docs[2].status is Status.READY
+    assert not window.documents.memory.released(docs[2])
+    assert window.canvas._before is not None  # the canvas shows it again
+    qtbot.waitUntil(lambda: docs[0].photo is None, timeout=TIMEOUT_MS)  # no longer on screen
+
+
+def test_thumbnails_are_made_for_the_rows_in_view(qtbot, window, tmp_path):
+    window.documents.order.set_visible = lambda docs: None  # the order is tested above
+    window.open_paths(small_photos(tmp_path, 3))
+    qtbot.waitUntil(
+        lambda: all(not window.photos.item(i).icon().isNull() for i in range(3)),
+        timeout=TIMEOUT_MS,
+    )
+    assert window.photos.visible_docs() == window.documents.docs
