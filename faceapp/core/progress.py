@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from faceapp.core.errors import Cancelled
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,24 @@ class CancelToken:
     def raise_if_cancelled(self) -> None:
         if self._event.is_set():
             raise Cancelled()
+
+
+def run_steps(
+    steps: Generator[float, None, T],
+    cancel: CancelToken | None = None,
+    progress: ProgressCallback | None = None,
+    stage: str = "detect",
+    message: str = "Finding faces",
+) -> T:
+    """Drive a generator of steps (it yields the fraction done) to its result, checking for a
+    cancel and reporting progress at each step. An exception raised by `progress` leaves the
+    generator paused where it was: calling run_steps on it again goes on from there."""
+    while True:
+        try:
+            fraction = next(steps)
+        except StopIteration as done:
+            return done.value
+        if progress:
+            progress(Progress(stage, fraction, message))
+        if cancel:  # right before the next step
+            cancel.raise_if_cancelled()

@@ -10,6 +10,7 @@ its signals, so Qt delivers them to GUI slots through the event loop.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,29 @@ log = logging.getLogger("faceapp.gui.inference")
 JobFunction = Callable[[Any, ProgressCallback, CancelToken], Any]
 
 
+class Paused(Exception):
+    """A job stopped between two steps for a more urgent one: it is queued again and goes on
+    from where it stopped (see photo_jobs.detect_job)."""
+
+
+class JobToken(CancelToken):
+    """A job's cancel token, which also carries the thread's wish that it pause."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pause = threading.Event()
+
+    def request_pause(self) -> None:
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+
+    def raise_if_paused(self) -> None:
+        if self._pause.is_set():
+            raise Paused()
+
+
 class Job(QObject):
     progress = Signal(object)  # core.progress.Progress
     finished = Signal(object)  # the function's result
@@ -36,7 +60,7 @@ class Job(QObject):
         self.kind = kind
         self.fn = fn
         self.priority = priority
-        self.token = CancelToken()
+        self.token = JobToken()
 
     def cancel(self) -> None:
         self.token.cancel()
@@ -66,20 +90,30 @@ class InferenceThread(QThread):
         self._device = device
         self._queue: JobQueue[Job | _Stop] = JobQueue()
         self._pending: list[Job] = []  # keeps Job objects alive until they end
+        self._running: Job | None = None
 
     def submit(self, kind: str, fn: JobFunction, priority: int = Priority.NOW) -> Job:
         job = Job(kind, fn, priority)
         self._pending.append(job)
         job.ended.connect(lambda: self._forget(job))
         self._queue.put(job, priority)
+        self._pause_for_urgent()
         if not self.isRunning():
             self.start()
         return job
 
     def set_priority(self, job: Job, priority: int) -> None:
-        """Move a waiting job up or down the queue (a running one just goes on)."""
+        """Move a waiting job up or down the queue; a running job that can pause does so
+        when a more urgent one waits."""
         job.priority = priority
         self._queue.move(job, priority)
+        self._pause_for_urgent()
+
+    def _pause_for_urgent(self) -> None:
+        running = self._running
+        urgent = self._queue.most_urgent()
+        if running is not None and urgent is not None and urgent < running.priority:
+            running.token.request_pause()
 
     def _forget(self, job: Job) -> None:
         if job in self._pending:
@@ -105,9 +139,13 @@ class InferenceThread(QThread):
             if job.is_cancelled:
                 self._end(job, job.cancelled)
                 continue
+            self._running = job
+            job.token.resume()
             try:
                 engine = engine or self._make_engine()
                 result = job.fn(engine, lambda p, job=job: self._emit(job.progress, p), job.token)
+            except Paused:
+                self._queue.put_back(job, job.priority)
             except Cancelled:
                 self._end(job, job.cancelled)
             except FaceappError as exc:  # written for users: no traceback needed in the log
@@ -118,6 +156,8 @@ class InferenceThread(QThread):
                 self._end(job, job.failed, exc)
             else:
                 self._end(job, job.finished, result)
+            finally:
+                self._running = None
 
     def _emit(self, signal, *args) -> None:
         self._post.emit(lambda: signal.emit(*args))

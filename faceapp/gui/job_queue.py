@@ -26,12 +26,24 @@ class JobQueue(Generic[T]):
     def __init__(self) -> None:
         self._items: dict[int, tuple[tuple[int, int], T]] = {}  # id(item) -> (order, item)
         self._count = itertools.count()
+        self._back = itertools.count(-1, -1)  # put_back: ahead of the others of its priority
         self._changed = threading.Condition()
 
     def put(self, item: T, priority: int) -> None:
         with self._changed:
             self._items[id(item)] = ((int(priority), next(self._count)), item)
             self._changed.notify()
+
+    def put_back(self, item: T, priority: int) -> None:
+        """An item taken out and started, then paused: first again among its priority."""
+        with self._changed:
+            self._items[id(item)] = ((int(priority), next(self._back)), item)
+            self._changed.notify()
+
+    def most_urgent(self) -> int | None:
+        """The priority the next get() would return; None when empty."""
+        with self._changed:
+            return min((order[0] for order, _ in self._items.values()), default=None)
 
     def move(self, item: T, priority: int) -> bool:
         """Give a waiting item a new priority (it keeps its place in the order of queuing);

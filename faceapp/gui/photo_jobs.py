@@ -12,6 +12,7 @@ from faceapp.core.models import store as model_store
 from faceapp.core.photo.reading import Photo, read_photo, to_float
 from faceapp.core.photo.writing import SaveOptions, save_photo
 from faceapp.core.preview import PreviewCompositor
+from faceapp.core.progress import Progress, run_steps
 from faceapp.gui.inference import JobFunction
 from faceapp.gui.state import RestoreRecipe
 
@@ -27,19 +28,36 @@ def open_job(path: Path, on_read: Callable[[Photo], None]) -> JobFunction:
     """Read a photo, hand it over (`on_read` is called on the inference thread), then find
     its faces: one job, so a photo's faces are found right after it is read, before any other
     photo is, and decoded photos do not pile up waiting for their turn."""
+    detect: JobFunction | None = None
 
     def run(engine, progress, cancel) -> list[Face]:
-        photo = read_photo(path)
-        on_read(photo)
-        cancel.raise_if_cancelled()
-        return detect_job(photo)(engine, progress, cancel)
+        nonlocal detect
+        if detect is None:  # not when it goes on after a pause
+            photo = read_photo(path)
+            on_read(photo)
+            cancel.raise_if_cancelled()
+            detect = detect_job(photo)
+        return detect(engine, progress, cancel)
 
     return run
 
 
 def detect_job(photo: Photo) -> JobFunction:
+    """Find the faces; between steps it pauses (inference.Paused) when a more urgent job waits,
+    and goes on from there when run again: a crowd does not hold back a portrait."""
+    steps = None
+
     def run(engine, progress, cancel) -> list[Face]:
-        return engine.detector().detect(photo.pixels, cancel, progress)
+        nonlocal steps
+        steps = steps or engine.detector().detect_steps(photo.pixels)
+
+        def report(done: Progress) -> None:
+            progress(done)
+            pause = getattr(cancel, "raise_if_paused", None)
+            if pause is not None and done.fraction < 1:
+                pause()
+
+        return run_steps(steps, cancel, report)
 
     return run
 

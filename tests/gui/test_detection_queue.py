@@ -4,6 +4,7 @@ and closing a photo stops its search. One inference thread runs everything."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ from conftest import photo_path
 from PIL import Image
 
 from faceapp.core.errors import Cancelled
+from faceapp.core.faces.detection import FaceDetector
 from faceapp.gui import photo_jobs
+from faceapp.gui.inference import JobToken
 from faceapp.gui.job_queue import JobQueue, Priority
 from faceapp.gui.main_window import MainWindow
 from faceapp.gui.state import Status
@@ -97,14 +100,15 @@ def test_closing_a_photo_cancels_its_detection(qtbot, window, tmp_path):
     assert doc.faces == []
 
 
-def test_the_detection_stops_at_its_next_step_when_cancelled(monkeypatch) -> None:
-    """The job hands the cancel token and the progress callback to the detector."""
-    seen = {}
+def test_the_detection_job_stops_at_its_next_step_when_cancelled() -> None:
+    steps_done: list[int] = []
 
     class Detector:
-        def detect(self, pixels, cancel, progress):
-            seen.update(cancel=cancel, progress=progress)
-            cancel.raise_if_cancelled()
+        def detect_steps(self, pixels):
+            for step in range(3):
+                yield step / 3
+                steps_done.append(step)
+            return []
 
     class Engine:
         def detector(self):
@@ -113,13 +117,17 @@ def test_the_detection_stops_at_its_next_step_when_cancelled(monkeypatch) -> Non
     class Photo:
         pixels = np.zeros((4, 4, 3), np.uint8)
 
-    from faceapp.core.progress import CancelToken
+    token = JobToken()
+    heard = []
 
-    token = CancelToken()
-    token.cancel()
+    def progress(p) -> None:
+        heard.append(p.fraction)
+        if len(heard) == 2:
+            token.cancel()
+
     with pytest.raises(Cancelled):
-        photo_jobs.detect_job(Photo())(Engine(), print, token)
-    assert seen["cancel"] is token and seen["progress"] is print
+        photo_jobs.detect_job(Photo())(Engine(), progress, token)
+    assert steps_done == [0]  # the step after the cancel did not run
 
 
 def test_photos_let_go_of_their_pixels_and_come_back_when_selected(
@@ -149,3 +157,36 @@ def test_thumbnails_are_made_for_the_rows_in_view(qtbot, window, tmp_path):
         timeout=TIMEOUT_MS,
     )
     assert window.photos.visible_docs() == window.documents.docs
+
+
+def test_a_long_detection_pauses_for_a_clicked_photo_and_goes_on_after(
+    qtbot, window, tmp_path, monkeypatch
+):
+    """A crowd that takes long does not hold back a portrait: it pauses between two steps
+    and later goes on from where it was, not from the start."""
+    started: list[str] = []
+    finished: list[str] = []
+    gate = threading.Event()
+
+    def detect_steps(self, pixels):
+        name = f"photo{int(pixels[0, 0, 0]) // 20}.png"
+        started.append(name)
+        for step in range(40 if name == "photo0.png" else 1):
+            yield step / 40
+            if step == 2:
+                gate.wait(60)  # holds the crowd until the test has clicked
+            time.sleep(0.05 if name == "photo0.png" else 0)
+        finished.append(name)
+        return []
+
+    monkeypatch.setattr(FaceDetector, "detect_steps", detect_steps)
+    window.open_paths(small_photos(tmp_path, 4))
+    docs = window.documents.docs
+    qtbot.waitUntil(lambda: started == ["photo0.png"], timeout=TIMEOUT_MS)
+    window.photos.setCurrentRow(2)  # clicked while photo0 is being searched
+    gate.set()
+    qtbot.waitUntil(lambda: docs[2].status is Status.READY, timeout=TIMEOUT_MS)
+    assert docs[0].status is Status.DETECTING  # paused half way...
+    qtbot.waitUntil(lambda: all(d.status is Status.READY for d in docs), timeout=TIMEOUT_MS)
+    assert finished[0] == "photo2.png" and finished.count("photo0.png") == 1
+    assert started.count("photo0.png") == 1  # ...and went on, not started again

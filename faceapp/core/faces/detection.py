@@ -9,6 +9,7 @@ merged with non-maximum suppression.
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +21,7 @@ import torch
 from faceapp.core import paths
 from faceapp.core.faces.selection import Face, in_reading_order
 from faceapp.core.models.weights import load_state_dict
-from faceapp.core.progress import CancelToken, Progress, ProgressCallback
+from faceapp.core.progress import CancelToken, ProgressCallback, run_steps
 
 SHIPPED_DETECTOR = "weights/retinaface_mobilenet0.25.pth"
 ANCHOR_SIZES = [[10, 20], [32, 64], [128, 256]]
@@ -63,12 +64,17 @@ class FaceDetector:
 
         `progress` hears the fraction done (the pyramid is the first half, the second looks at
         doubtful faces the rest: a crowd can take long); `cancel` is checked between steps."""
-        report = _Reporter(progress, cancel)
+        return run_steps(self.detect_steps(rgb), cancel, progress)
+
+    def detect_steps(self, rgb: np.ndarray) -> Generator[float, None, list[Face]]:
+        """`detect` as a generator: it yields the fraction done between steps (one pyramid
+        level, one second look) and returns the faces, so a caller can pause a long detection
+        for a more urgent one and resume it later."""
         bgr = _to_bgr255(rgb)
         found = []
         scales = pyramid_scales(bgr.shape[:2], self.settings)
         for level, scale in enumerate(scales):
-            report(0.5 * level / len(scales))
+            yield 0.5 * level / len(scales)
             # Each level keeps the face sizes it sees best: small faces belong to the finer
             # levels, large ones to the coarser; outside its window a level mostly finds noise.
             low = COARSE_MIN_SIDE if level else 0
@@ -79,12 +85,12 @@ class FaceDetector:
         kept, looked = [], 0
         for row in rows:
             if row[4] < self.settings.threshold:
-                report(0.5 + 0.5 * looked / doubtful)
+                yield 0.5 + 0.5 * looked / doubtful
                 looked += 1
                 if not self._confirm(bgr, row):
                     continue
             kept.append(row)
-        report(1.0)
+        yield 1.0
         return in_reading_order(self._to_faces(np.array(kept).reshape(-1, 15)))
 
     def _confirm(self, bgr: np.ndarray, row: np.ndarray) -> bool:
@@ -152,19 +158,6 @@ class FaceDetector:
             if face.size >= self.settings.min_face:
                 faces.append(face)
         return faces
-
-
-class _Reporter:
-    """Checks for a cancel and reports the fraction done, at each step of a detection."""
-
-    def __init__(self, progress: ProgressCallback | None, cancel: CancelToken | None) -> None:
-        self.progress, self.cancel = progress, cancel
-
-    def __call__(self, fraction: float) -> None:
-        if self.cancel:
-            self.cancel.raise_if_cancelled()
-        if self.progress:
-            self.progress(Progress("detect", fraction, "Finding faces"))
 
 
 def pyramid_scales(shape: tuple[int, int], settings: DetectionSettings) -> list[float]:
