@@ -1,6 +1,8 @@
 """The one thread that owns the device: every job touching torch runs here, one at a time,
 the most urgent first (job_queue.Priority: what the user asked for, then the photo on screen,
-the photos visible in the list, the rest).
+the photos visible in the list, the rest). A job that can pause between steps (a detection)
+pauses for a more urgent job, and after SLICE_S seconds for the others of its priority, then
+goes on where it was: a crowd photo does not hold back the portraits queued after it.
 
 Jobs are plain functions `fn(engine, progress, cancel) -> result`, usually thin wrappers over
 core functions. Each submitted job is a `Job` object living in the GUI thread; the worker emits
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,26 +28,36 @@ log = logging.getLogger("faceapp.gui.inference")
 JobFunction = Callable[[Any, ProgressCallback, CancelToken], Any]
 
 
+SLICE_S = 3.0  # a pausable job that ran this long lets the others of its priority go first
+
+
 class Paused(Exception):
-    """A job stopped between two steps for a more urgent one: it is queued again and goes on
-    from where it stopped (see photo_jobs.detect_job)."""
+    """A job stopped between two steps: it is queued again and goes on from where it stopped
+    (see photo_jobs.detect_job)."""
 
 
 class JobToken(CancelToken):
-    """A job's cancel token, which also carries the thread's wish that it pause."""
+    """A job's cancel token, which also carries the thread's wish that it pause: at once for a
+    more urgent job, or after its time slice when others of its priority wait."""
 
     def __init__(self) -> None:
         super().__init__()
         self._pause = threading.Event()
+        self.slice_over: Callable[[], bool] = lambda: False  # set by the thread
+        self.sliced = False  # it paused because its slice was over
 
     def request_pause(self) -> None:
         self._pause.set()
 
     def resume(self) -> None:
         self._pause.clear()
+        self.sliced = False
 
     def raise_if_paused(self) -> None:
         if self._pause.is_set():
+            raise Paused()
+        if self.slice_over():
+            self.sliced = True
             raise Paused()
 
 
@@ -91,6 +104,7 @@ class InferenceThread(QThread):
         self._queue: JobQueue[Job | _Stop] = JobQueue()
         self._pending: list[Job] = []  # keeps Job objects alive until they end
         self._running: Job | None = None
+        self._sliced: Job | None = None  # at most one job waits after its slice: bounded memory
 
     def submit(self, kind: str, fn: JobFunction, priority: int = Priority.NOW) -> Job:
         job = Job(kind, fn, priority)
@@ -136,16 +150,18 @@ class InferenceThread(QThread):
     def run(self) -> None:
         engine = None
         while isinstance(job := self._queue.get(), Job):
+            if self._sliced is job:
+                self._sliced = None
             if job.is_cancelled:
                 self._end(job, job.cancelled)
                 continue
             self._running = job
-            job.token.resume()
+            self._start_slice(job)
             try:
                 engine = engine or self._make_engine()
                 result = job.fn(engine, lambda p, job=job: self._emit(job.progress, p), job.token)
             except Paused:
-                self._queue.put_back(job, job.priority)
+                self._park(job)
             except Cancelled:
                 self._end(job, job.cancelled)
             except FaceappError as exc:  # written for users: no traceback needed in the log
@@ -158,6 +174,27 @@ class InferenceThread(QThread):
                 self._end(job, job.finished, result)
             finally:
                 self._running = None
+
+    def _start_slice(self, job: Job) -> None:
+        job.token.resume()
+        end = time.monotonic() + SLICE_S
+
+        def slice_over() -> bool:
+            if self._sliced is not None or time.monotonic() < end:
+                return False
+            waiting = self._queue.most_urgent()
+            return waiting is not None and waiting <= job.priority
+
+        job.token.slice_over = slice_over
+
+    def _park(self, job: Job) -> None:
+        """A paused job: after the others of its priority when its slice was over, else first
+        among them (it was paused for a more urgent one)."""
+        if job.token.sliced:
+            self._sliced = job
+            self._queue.put(job, job.priority)
+        else:
+            self._queue.put_back(job, job.priority)
 
     def _emit(self, signal, *args) -> None:
         self._post.emit(lambda: signal.emit(*args))

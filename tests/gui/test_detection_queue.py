@@ -14,7 +14,7 @@ from PIL import Image
 
 from faceapp.core.errors import Cancelled
 from faceapp.core.faces.detection import FaceDetector
-from faceapp.gui import photo_jobs
+from faceapp.gui import inference, photo_jobs
 from faceapp.gui.inference import JobToken
 from faceapp.gui.job_queue import JobQueue, Priority
 from faceapp.gui.main_window import MainWindow
@@ -190,3 +190,29 @@ def test_a_long_detection_pauses_for_a_clicked_photo_and_goes_on_after(
     qtbot.waitUntil(lambda: all(d.status is Status.READY for d in docs), timeout=TIMEOUT_MS)
     assert finished[0] == "photo2.png" and finished.count("photo0.png") == 1
     assert started.count("photo0.png") == 1  # ...and went on, not started again
+
+
+def test_a_crowd_lets_the_photos_queued_after_it_go_first(qtbot, window, tmp_path, monkeypatch):
+    """Photos of the same priority: the long one pauses after its time slice for the others
+    (and goes on after them), so small photos are not held back by one big crowd."""
+    finished: list[str] = []
+    crowd_steps: list[int] = []
+
+    def detect_steps(self, pixels):
+        name = f"photo{int(pixels[0, 0, 0]) // 20}.png"
+        for step in range(30 if name == "photo1.png" else 1):
+            yield step / 30
+            if name == "photo1.png":
+                crowd_steps.append(step)
+                time.sleep(0.05)
+        finished.append(name)
+        return []
+
+    monkeypatch.setattr(FaceDetector, "detect_steps", detect_steps)
+    monkeypatch.setattr(inference, "SLICE_S", 0.3)
+    window.documents.order.set_visible = lambda docs: None  # all in one tier: the rest
+    window.open_paths(small_photos(tmp_path, 4))  # photo1, the crowd, comes second
+    docs = window.documents.docs
+    qtbot.waitUntil(lambda: all(d.status is Status.READY for d in docs), timeout=TIMEOUT_MS)
+    assert finished == ["photo0.png", "photo2.png", "photo3.png", "photo1.png"]
+    assert crowd_steps == list(range(30))  # every step once: it went on, it did not restart
