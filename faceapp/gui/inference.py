@@ -28,7 +28,7 @@ log = logging.getLogger("faceapp.gui.inference")
 JobFunction = Callable[[Any, ProgressCallback, CancelToken], Any]
 
 
-SLICE_S = 3.0  # a pausable job that ran this long lets the others of its priority go first
+SLICE_S = 10.0  # a pausable job that ran this long lets the others of its priority go first
 
 
 class Paused(Exception):
