@@ -5,8 +5,8 @@ pauses for a more urgent job, and after SLICE_S seconds for the others of its pr
 goes on where it was: a crowd photo does not hold back the portraits queued after it.
 
 Jobs are plain functions `fn(engine, progress, cancel) -> result`, usually thin wrappers over
-core functions. Each submitted job is a `Job` object living in the GUI thread; the worker emits
-its signals, so Qt delivers them to GUI slots through the event loop.
+core functions. Each submitted job is a `Job` object living in the GUI thread; the worker posts
+its signals to the GUI thread's event loop, which emits them there.
 """
 
 from __future__ import annotations
