@@ -200,6 +200,9 @@ class InferenceThread(QThread):
         self._post.emit(lambda: signal.emit(*args))
 
     def _end(self, job: Job, signal, *args) -> None:
+        # The function's closure holds the photo (and a detection's state): let it go now.
+        # The Job itself lives on in its signal connections, which Python's GC cannot see.
+        job.fn = None
         self._emit(signal, *args)
         self._emit(job.ended)
 
