@@ -18,7 +18,7 @@ WELCOME = "Drop photos here, or click Open…\n\nfaceapp finds the faces and res
 
 
 class CanvasBinding(QObject):
-    previewUpdated = Signal(float)  # seconds from the strength change to the new after image
+    previewUpdated = Signal(float)  # seconds to hand the canvas a new strength (it blends on paint)
 
     def __init__(self, canvas: PhotoCanvas, documents: Documents) -> None:
         super().__init__()
