@@ -27,6 +27,11 @@ from faceapp.core.models.catalog import (
 ENTRIES = catalog.BUILTIN_ENTRIES
 BY_ID = {entry.id: entry for entry in ENTRIES}
 EXPECTED_IDS = {
+    "lama-big",
+    "ddcolor-paper-tiny",
+    "ddcolor-paper",
+    "ddcolor-modelscope",
+    "ddcolor-artistic",
     "gfpgan-1.3",
     "gfpgan-1.4",
     "codeformer",
@@ -110,7 +115,18 @@ def test_urls_are_official_https_and_gpen_hires_is_import_only() -> None:
 
 def test_default_face_model_is_the_only_recommended_face_model() -> None:
     assert catalog.default_face_model() == "gfpgan-1.4"
-    assert [e.id for e in ENTRIES if e.recommended] == ["gfpgan-1.4"]
+    assert [e.id for e in ENTRIES if e.recommended] == ["gfpgan-1.4", "ddcolor-paper-tiny"]
+    assert catalog.default_model(catalog.COLORIZE) == "ddcolor-paper-tiny"
+
+
+def test_repair_and_colour_models_state_their_terms() -> None:
+    lama = BY_ID["lama-big"]
+    assert (lama.purpose, lama.arch, lama.commercial_use) == (catalog.INPAINT, "LaMa", False)
+    assert lama.size == 410_046_389 and lama.sha256_source == catalog.PINNED
+    assert not lama.downloadable and "best.ckpt" in lama.description
+    ddcolor = [e for e in ENTRIES if e.purpose == catalog.COLORIZE]
+    assert {e.arch for e in ddcolor} == {"DDColor"} and len(ddcolor) == 4
+    assert all(e.licence == "Apache-2.0" and e.downloadable for e in ddcolor)
 
 
 def test_shipped_detector_is_the_bundled_file() -> None:

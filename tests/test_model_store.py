@@ -210,7 +210,7 @@ def test_import_refuses_a_detector() -> None:
     detector = require_shared("weights", "retinaface_mobilenet0.25.pth")
     with pytest.raises(UnsupportedModelError, match="seems to be a RetinaFace-MobileNet face det"):
         model_store.import_model(detector)
-    with pytest.raises(ModelStoreError, match="only face restoration and background"):
+    with pytest.raises(ModelStoreError, match="only face restoration, background"):
         model_store.import_model(detector, as_id="retinaface-r50")
     assert models_folder_names() == []
 

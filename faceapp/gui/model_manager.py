@@ -44,6 +44,8 @@ GROUPS = (
     (catalog.BACKGROUND, "Background upscalers"),
     (catalog.DETECTOR, "Face detectors"),
     (catalog.PARSER, "Face parsers"),
+    (catalog.INPAINT, "Scratch repair"),
+    (catalog.COLORIZE, "Colorization"),
 )
 INSTALLED = "Installed"
 NOT_INSTALLED = "Not installed"

@@ -37,7 +37,10 @@ FACE = "face"
 BACKGROUND = "background"
 DETECTOR = "detector"
 PARSER = "parser"
-PURPOSES = (FACE, BACKGROUND, DETECTOR, PARSER)
+INPAINT = "inpaint"  # repairing scratches and damage (LaMa)
+COLORIZE = "colorize"  # colour for black-and-white photos (DDColor)
+PURPOSES = (FACE, BACKGROUND, DETECTOR, PARSER, INPAINT, COLORIZE)
+IMPORTABLE = (FACE, BACKGROUND, INPAINT, COLORIZE)
 FACE_ARCHS = ("GFPGAN", "CodeFormer", "GPEN", "RestoreFormer", "RestoreFormer++")
 
 PINNED = "pinned: agreed by several sources"
@@ -149,6 +152,78 @@ def _upscaler(**fields: Any) -> CatalogEntry:
 
 def _facexlib(**fields: Any) -> CatalogEntry:
     return CatalogEntry(sha256_source=PINNED, **fields)
+
+
+_DDCOLOR = "https://huggingface.co/piddnad/DDColor-models/resolve/main"
+_DDCOLOR_LARGE = "Large (ConvNeXt-L, 912 MB): slower, needs about 4 GB of memory."
+
+
+def _ddcolor(variant: str, file: str, sha256: str | None, **fields: Any) -> CatalogEntry:
+    return CatalogEntry(
+        id=f"ddcolor-{variant}",
+        purpose=COLORIZE,
+        arch="DDColor",
+        file_name=file,
+        urls=(f"{_DDCOLOR}/{file}",),
+        sha256=sha256,
+        sha256_source=PINNED if sha256 else UNVERIFIED,
+        licence="Apache-2.0",
+        commercial_use=True,
+        **fields,
+    )
+
+
+_COLOUR_AND_REPAIR: tuple[CatalogEntry, ...] = (
+    CatalogEntry(
+        id="lama-big",
+        name="LaMa (big-lama)",
+        purpose=INPAINT,
+        arch="LaMa",
+        file_name="big-lama.ckpt",
+        size=410_046_389,
+        # best.ckpt inside big-lama.zip (zip f1b358ca…); the same value in two unrelated projects.
+        sha256="fccb7adffd53ec0974ee5503c3731c2c2f1e7e07856fd9228cdcc0b46fd5d423",
+        sha256_source=PINNED,
+        licence="No licence stated for the weights; trained on Places2: non-commercial use",
+        commercial_use=False,
+        description="Repairs scratches, tears and missing parts with plausible texture. Not "
+        "downloadable by faceapp: get big-lama.zip (linked from github.com/advimman/lama, e.g. "
+        "huggingface.co/smartywu/big-lama), unzip it and import big-lama/models/best.ckpt. "
+        "Non-commercial use only.",
+    ),
+    _ddcolor(
+        "paper-tiny",
+        "ddcolor_paper_tiny.pth",
+        # the file's Hugging Face LFS object id (its SHA-256), seen in unrelated projects
+        "81dd643904f4664c3718513e3320ae3db0c567f0d3e18398606659adee7bfc17",
+        name="DDColor (tiny)",
+        description="Recommended: brings back natural colour to black-and-white photos; "
+        "small (220 MB) and fast.",
+        recommended=True,
+    ),
+    _ddcolor(
+        "paper",
+        "ddcolor_paper.pth",
+        None,  # 789781…: a single source, recorded at first download instead
+        name="DDColor (large, paper)",
+        description=f"The model of the DDColor paper. {_DDCOLOR_LARGE}",
+    ),
+    _ddcolor(
+        "modelscope",
+        "ddcolor_modelscope.pth",
+        "17c460d7e55b32a598370621d77173be59e03c24b0823f06821db23a50c263ce",
+        name="DDColor (large, ModelScope)",
+        size=911_950_059,
+        description=f"Trained on more photos; often the most natural colours. {_DDCOLOR_LARGE}",
+    ),
+    _ddcolor(
+        "artistic",
+        "ddcolor_artistic.pth",
+        None,  # a591ee…: a single source, recorded at first download instead
+        name="DDColor (large, artistic)",
+        description=f"Bolder, more saturated colours. {_DDCOLOR_LARGE}",
+    ),
+)
 
 
 BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
@@ -304,6 +379,7 @@ BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
         commercial_use=True,
         description="A lighter face outliner used to blend restored faces into the photo.",
     ),
+    *_COLOUR_AND_REPAIR,
 )
 
 
@@ -327,6 +403,11 @@ def get_entry(model_id: str) -> CatalogEntry:
 
 def default_face_model() -> str:
     return next(e.id for e in BUILTIN_ENTRIES if e.purpose == FACE and e.recommended)
+
+
+def default_model(purpose: str) -> str:
+    """The recommended built-in model of a purpose (face, colorize)."""
+    return next(e.id for e in BUILTIN_ENTRIES if e.purpose == purpose and e.recommended)
 
 
 def user_catalog_path() -> Path:

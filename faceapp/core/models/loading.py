@@ -1,8 +1,10 @@
 """Loading model files into callable models, with each architecture's official conventions.
 
 Face models take and return RGB in [-1, 1] (NCHW float); background upscalers take and return
-RGB in [0, 1]. The architecture is recognised from the weights themselves, so any checkpoint as
-users download it works (GFPGAN/CodeFormer `params_ema`, RestoreFormer++ Lightning `.ckpt`...).
+RGB in [0, 1]; the inpainter (LaMa) takes RGB in [0, 1] and a 0/1 mask; the colorizer (DDColor)
+takes a grey RGB picture in [0, 1] and returns Lab a/b. The architecture is recognised from the
+weights themselves, so any checkpoint as users download it works (GFPGAN/CodeFormer
+`params_ema`, RestoreFormer++ and LaMa Lightning `.ckpt`, DDColor `params`...).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ FACE = "face"
 BACKGROUND = "background"
 DETECTOR = "detector"
 PARSER = "parser"
+INPAINT = "inpaint"
+COLORIZE = "colorize"
 
 _SPANDREL_FACE = {"GFPGAN": "GFPGAN", "CodeFormer": "CodeFormer", "RestoreFormer": "RestoreFormer"}
 _spandrel_lock = threading.Lock()
@@ -68,9 +72,47 @@ class UpscaleModel:
         return self
 
 
+@dataclass
+class InpaintModel:
+    """LaMa: the network only; padding and masking conventions live in core/repair/lama.py."""
+
+    arch: str
+    module: nn.Module  # spandrel's LaMa; module.model.model is the generator's Sequential
+
+    def logits(self, image: Tensor, mask: Tensor) -> Tensor:
+        """Pre-sigmoid prediction for (N,3,H,W) RGB in [0,1] and a (N,1,H,W) 0/1 mask."""
+        layers = self.module.model.model
+        return layers[:-1](torch.cat([image * (1 - mask), mask], dim=1))
+
+    def __call__(self, image: Tensor, mask: Tensor) -> Tensor:
+        """The official composite: the prediction inside the mask, the image outside it."""
+        predicted = torch.sigmoid(self.logits(image, mask))
+        return mask * predicted + (1 - mask) * image
+
+    def to(self, device: torch.device) -> InpaintModel:
+        self.module.to(device)
+        return self
+
+
+@dataclass
+class ColorizeModel:
+    """DDColor: (N,3,S,S) grey RGB in [0,1] -> (N,2,S,S) Lab a/b (OpenCV float scale)."""
+
+    arch: str
+    encoder: str  # convnext-t or convnext-l
+    module: nn.Module
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.module(x)  # normalises with the mean/std buffers of the file itself
+
+    def to(self, device: torch.device) -> ColorizeModel:
+        self.module.to(device)
+        return self
+
+
 @dataclass(frozen=True)
 class ModelFileInfo:
-    purpose: str  # FACE, BACKGROUND, DETECTOR, PARSER
+    purpose: str  # FACE, BACKGROUND, DETECTOR, PARSER, INPAINT, COLORIZE
     arch: str
     input_size: int | None = None
     scale: int | None = None
@@ -96,6 +138,26 @@ def load_upscale_model(path: str | Path) -> UpscaleModel:
     return model
 
 
+def load_inpaint_model(path: str | Path) -> InpaintModel:
+    """An inpainting model (LaMa) from a file, e.g. big-lama's Lightning `best.ckpt`."""
+    model = _load_any(path)
+    if not isinstance(model, InpaintModel):
+        raise UnsupportedModelError(
+            f"'{Path(path).name}' is a {_describe(model)}, not an inpainting model (LaMa)."
+        )
+    return model
+
+
+def load_colorize_model(path: str | Path) -> ColorizeModel:
+    """A colorization model (DDColor) from a file."""
+    model = _load_any(path)
+    if not isinstance(model, ColorizeModel):
+        raise UnsupportedModelError(
+            f"'{Path(path).name}' is a {_describe(model)}, not a colorization model (DDColor)."
+        )
+    return model
+
+
 def identify_model_file(path: str | Path) -> ModelFileInfo:
     """What a file is, without keeping the model (for imports)."""
     model = _load_any(path)
@@ -103,10 +165,17 @@ def identify_model_file(path: str | Path) -> ModelFileInfo:
         return ModelFileInfo(FACE, model.arch, input_size=model.input_size)
     if isinstance(model, UpscaleModel):
         return ModelFileInfo(BACKGROUND, model.arch, scale=model.scale)
+    if isinstance(model, InpaintModel):
+        return ModelFileInfo(INPAINT, model.arch)
+    if isinstance(model, ColorizeModel):
+        return ModelFileInfo(COLORIZE, model.arch)
     return model
 
 
-def _load_any(path: str | Path) -> FaceModel | UpscaleModel | ModelFileInfo:
+AnyModel = FaceModel | UpscaleModel | InpaintModel | ColorizeModel | ModelFileInfo
+
+
+def _load_any(path: str | Path) -> AnyModel:
     name = Path(path).name
     sd = _strip_lightning(unwrap_state_dict(load_checkpoint(path), name=name))
     try:
@@ -119,7 +188,7 @@ def _load_any(path: str | Path) -> FaceModel | UpscaleModel | ModelFileInfo:
         ) from error
 
 
-def build_from_state_dict(sd: StateDict) -> FaceModel | UpscaleModel | ModelFileInfo:
+def build_from_state_dict(sd: StateDict) -> AnyModel:
     """Recognise the architecture of a bare state dict and build it."""
     from faceapp.core.models.archs.gpen import build_gpen, looks_like_gpen
     from faceapp.core.models.archs.restoreformer_pp import (
@@ -138,7 +207,7 @@ def build_from_state_dict(sd: StateDict) -> FaceModel | UpscaleModel | ModelFile
     return _build_with_spandrel(sd)
 
 
-def _build_with_spandrel(sd: StateDict) -> FaceModel | UpscaleModel:
+def _build_with_spandrel(sd: StateDict) -> FaceModel | UpscaleModel | InpaintModel | ColorizeModel:
     import spandrel
 
     _install_spandrel_extras()
@@ -151,6 +220,11 @@ def _build_with_spandrel(sd: StateDict) -> FaceModel | UpscaleModel:
     arch = descriptor.architecture.id
     module = descriptor.model.eval()
     half = bool(descriptor.supports_half)
+    if arch == "LaMa":
+        return InpaintModel(arch, module)
+    if arch == "DDColor":
+        encoder = next((t for t in descriptor.tags if t.startswith("convnext")), "convnext")
+        return ColorizeModel(arch, encoder, module)
     if arch in _SPANDREL_FACE:
         return FaceModel(
             arch, 512, module, _FACE_CALLS[arch], arch == "CodeFormer", supports_half=half
@@ -179,9 +253,16 @@ def _recognise_non_restorer(sd: Mapping[str, Tensor]) -> ModelFileInfo | None:
 
 
 def _strip_lightning(sd: StateDict) -> StateDict:
-    """RestoreFormer++'s Lightning checkpoint stores the network under `vqvae.`."""
+    """Lightning checkpoints hold more than the network: keep only the network's keys.
+
+    RestoreFormer++ stores it under `vqvae.`; LaMa's `best.ckpt` under `generator.` beside its
+    evaluator nets (LPIPS, FID), which spandrel's strict load would refuse. spandrel recognises
+    LaMa by the `generator.` prefix, so that one is kept.
+    """
     if any(k.startswith("vqvae.") for k in sd):
         return {k[len("vqvae.") :]: v for k, v in sd.items() if k.startswith("vqvae.")}
+    if "generator.model.1.ffc.convl2l.weight" in sd:
+        return {k: v for k, v in sd.items() if k.startswith("generator.model.")}
     return sd
 
 
@@ -195,11 +276,15 @@ def _install_spandrel_extras() -> None:
             _spandrel_ready = True
 
 
-def _describe(model: FaceModel | UpscaleModel | ModelFileInfo) -> str:
+def _describe(model: AnyModel) -> str:
     if isinstance(model, ModelFileInfo):
         return f"{model.arch} {model.purpose} model"
     if isinstance(model, UpscaleModel):
         return f"{model.arch} background upscaler"
+    if isinstance(model, InpaintModel):
+        return f"{model.arch} inpainting model"
+    if isinstance(model, ColorizeModel):
+        return f"{model.arch} colorization model"
     return f"{model.arch} face model"
 
 

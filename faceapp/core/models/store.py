@@ -32,7 +32,14 @@ from faceapp.core.errors import (
     UnsupportedModelError,
 )
 from faceapp.core.models import catalog
-from faceapp.core.models.catalog import BACKGROUND, FACE, CatalogEntry
+from faceapp.core.models.catalog import (
+    BACKGROUND,
+    COLORIZE,
+    FACE,
+    IMPORTABLE,
+    INPAINT,
+    CatalogEntry,
+)
 from faceapp.core.models.download import ProgressFn, download_file, sha256_file
 from faceapp.core.progress import CancelToken
 
@@ -277,10 +284,10 @@ def import_model(path: str | Path, as_id: str | None = None) -> tuple[CatalogEnt
 def _check_source(source: Path, entry: CatalogEntry | None) -> None:
     if not source.is_file():
         raise ModelStoreError(f"There is no file '{source}' to import.")
-    if entry is not None and entry.purpose not in (FACE, BACKGROUND):
+    if entry is not None and entry.purpose not in IMPORTABLE:
         raise ModelStoreError(
-            f"{entry.id} is a {entry.purpose} model: only face restoration and background "
-            "models can be imported."
+            f"{entry.id} is a {entry.purpose} model: only face restoration, background, "
+            "inpainting and colorization models can be imported."
         )
 
 
@@ -336,7 +343,7 @@ def _match(copy: Path, digest: str, forced: CatalogEntry | None) -> CatalogEntry
                 f"{_describe_entry(forced)}. Choose the model this file really is."
             )
         return forced
-    entries = [e for e in catalog.catalog() if e.purpose in (FACE, BACKGROUND)]
+    entries = [e for e in catalog.catalog() if e.purpose in IMPORTABLE]
     records = _read_hashes()
     references = {e.id: _reference(e, records) for e in entries}
     by_hash = [e for e in entries if references[e.id] == digest and _fits(e, info)]
@@ -353,11 +360,12 @@ def _identify(copy: Path) -> ModelFileInfo:
     from faceapp.core.models.loading import identify_model_file  # torch: only when really importing
 
     info = identify_model_file(copy)
-    if info.purpose not in (FACE, BACKGROUND):
+    if info.purpose not in IMPORTABLE:
         extra = " faceapp ships its own face detector." if info.purpose == "detector" else ""
         raise UnsupportedModelError(
-            f"'{copy.name}' seems to be {_describe_file(info)}, not a face restoration or "
-            f"background upscaling model: only those can be imported.{extra}"
+            f"'{copy.name}' seems to be {_describe_file(info)}, not a face restoration, "
+            f"background upscaling, inpainting or colorization model: only those can be "
+            f"imported.{extra}"
         )
     return info
 
@@ -394,6 +402,8 @@ def _describe_file(info: ModelFileInfo) -> str:
         BACKGROUND: "background upscaler",
         "detector": "face detector",
         "parser": "face parsing model",
+        INPAINT: "inpainting model",
+        COLORIZE: "colorization model",
     }[info.purpose]
     detail = _size_detail(info.input_size, info.scale)
     return f"a {info.arch} {words}{detail}"
