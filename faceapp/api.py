@@ -4,6 +4,8 @@ import faceapp
 result = faceapp.restore("grandma.jpg", model="gfpgan-1.4", strength=0.8)
 result.image  # H x W x 3 RGB numpy array, same dtype as the input
 result.faces  # the faces found, each with box, score and landmarks
+
+result = faceapp.restore("scan.tif", repair="auto", colorize=True, faces="none")
 """
 
 from __future__ import annotations
@@ -42,14 +44,29 @@ def restore(
     bg_model: str | None = None,
     bg_model_file: str | os.PathLike | None = None,
     aligned: bool = False,
+    repair: str | os.PathLike | np.ndarray = "none",
+    repair_model: str = "opencv",
+    repair_model_file: str | os.PathLike | None = None,
+    colorize: bool = False,
+    colorize_model: str | None = None,
+    colorize_model_file: str | os.PathLike | None = None,
+    color_strength: float = 1.0,
+    colorize_size: int = 512,
     device: str = "auto",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> Restoration:
     """Restore the faces in a photo (a path, or an H x W [x 3|4] array: uint8, uint16 or float
-    in [0, 1]). `model` is a catalog id (default: the recommended model); `model_file` a file."""
+    in [0, 1]). `model` is a catalog id (default: the recommended model); `model_file` a file.
+
+    `repair`: "none", "auto" (find scratches and dust) or a damage mask (a path or an array,
+    non-zero = damage), filled with `repair_model` "opencv" (built in) or "lama" (or
+    `repair_model_file`). `colorize=True` colours the photo with DDColor (`colorize_model` id
+    or `colorize_model_file`) at `color_strength` (0 = grey, 1 = the model's colour), the
+    network working at `colorize_size` pixels square. faces="none" restores no face."""
     photo = image_to_photo(image)
-    face_path = resolve_model_file(model, model_file, default=True)
+    wants_faces = parse_selection(faces) != "none"
+    face_path = resolve_model_file(model, model_file, default=True) if wants_faces else None
     engine = engine_for(device)
     if aligned:
         out = restore_aligned(engine, photo, face_path, strength, fidelity)
@@ -63,9 +80,74 @@ def restore(
         upscale=upscale,
         background="model" if bg_path else background,
         background_model=bg_path,
+        **old_photo_options(
+            repair,
+            repair_model,
+            repair_model_file,
+            _colour_choice(colorize, colorize_model, colorize_model_file),
+            color_strength,
+            colorize_size,
+        ),
     )
     result = restore_photo(engine, photo, options, progress, cancel, keep_background=False)
     return Restoration(_as_array(result.photo), result.faces)
+
+
+def old_photo_options(
+    repair: str | os.PathLike | np.ndarray,
+    repair_model: str = "opencv",
+    repair_model_file: str | os.PathLike | None = None,
+    colorize: str | os.PathLike | bool | None = None,
+    color_strength: float = 1.0,
+    colorize_size: int = 512,
+) -> dict:
+    """RestoreOptions fields for repair and colour, from what a user passes (CLI or API).
+
+    `colorize`: None/False for no colour, True for the recommended model, a catalog id, or a
+    file (a path object or an existing file)."""
+    fields: dict = {"color_strength": color_strength, "colorize_size": colorize_size}
+    fields.update(_repair_fields(repair, repair_model, repair_model_file))
+    if colorize is not None and colorize is not False:
+        fields["colorize_model"] = _colorize_file(colorize)
+    return fields
+
+
+def _colour_choice(colorize: bool, model_id: str | None, model_file) -> Path | str | bool:
+    """A file, a catalog id, True (the recommended model) or False; a model implies colour."""
+    if model_file is not None:
+        return Path(model_file)
+    return model_id or bool(colorize)
+
+
+def _repair_fields(repair, method: str, model_file) -> dict:
+    from faceapp.core.models.store import require_model
+    from faceapp.core.repair.step import read_mask
+
+    if method not in ("opencv", "lama"):
+        raise ValueError("The repair model must be 'opencv' or 'lama'.")
+    if isinstance(repair, np.ndarray):
+        fields = {"repair": "mask", "repair_mask": repair}
+    elif str(repair) in ("none", "auto"):
+        fields = {"repair": str(repair)}
+    else:
+        fields = {"repair": "mask", "repair_mask": read_mask(repair)}
+    if fields["repair"] != "none":
+        if model_file is not None:
+            fields["repair_model"] = Path(model_file)
+        elif method == "lama":
+            fields["repair_model"] = require_model("lama-big")
+    return fields
+
+
+def _colorize_file(colorize: str | os.PathLike | bool) -> Path:
+    from faceapp.core.models.catalog import COLORIZE, default_model
+    from faceapp.core.models.store import require_model
+
+    if colorize is True:
+        return require_model(default_model(COLORIZE))
+    if isinstance(colorize, os.PathLike):
+        return Path(colorize)
+    return require_model(str(colorize))
 
 
 def detect(image: str | os.PathLike | np.ndarray, device: str = "auto") -> list[Face]:

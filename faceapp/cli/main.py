@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_detect(sub)
     _add_restore(sub)
     from faceapp.cli.models import add_models_parser
+    from faceapp.cli.oldphotos import add_scratches_parser
+
+    add_scratches_parser(sub)
 
     add_models_parser(sub)
     return parser
@@ -48,7 +51,9 @@ def _add_restore(sub) -> None:
     model.add_argument("--model-file", type=Path, metavar="PATH", help="a face model file")
     p.add_argument("--strength", type=_unit, default=1.0, help="0..1 (default 1)")
     p.add_argument("--fidelity", type=_unit, default=0.5, help="CodeFormer 0..1 (default 0.5)")
-    p.add_argument("--faces", default="all", help="all, largest, center or indices like 0,2")
+    p.add_argument(
+        "--faces", default="all", help="all, largest, center, none or indices like 0,2"
+    )
     p.add_argument("--aligned", action="store_true", help="inputs are aligned face crops")
     p.add_argument(
         "--mask",
@@ -68,6 +73,9 @@ def _add_restore(sub) -> None:
     p.add_argument("--no-metadata", action="store_true", help="do not copy EXIF/ICC/dates")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier result")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    from faceapp.cli.oldphotos import add_old_photo_arguments
+
+    add_old_photo_arguments(p)
 
 
 def _unit(text: str) -> float:
@@ -92,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_detect(args)
         if args.command == "restore":
             return run_restore(args, parser)
+        if args.command == "scratches":
+            return run_scratches(args)
         from faceapp.cli.models import run_models
 
         return run_models(args)
@@ -118,6 +128,19 @@ def run_detect(args) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     assert Engine  # imported for the type only
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def run_scratches(args) -> int:
+    from faceapp.cli.oldphotos import scratches_one
+
+    engine = _engine_or_none(args)
+    if engine is None:
+        return EXIT_FAILED
+    failed = 0
+    for image in args.images:
+        if _guard(args, image, lambda image=image: scratches_one(engine, image, args)) is None:
+            failed += 1
     return EXIT_FAILED if failed else EXIT_OK
 
 

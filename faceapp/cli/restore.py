@@ -27,10 +27,13 @@ class RestoreCommand:
     @classmethod
     def from_args(cls, args) -> RestoreCommand:
         from faceapp.api import engine_for, resolve_model_file
+        from faceapp.cli.oldphotos import old_photo_fields
 
         faces = parse_selection(args.faces)
         save = SaveOptions(args.format, args.quality, not args.no_metadata, args.overwrite)
-        face_path = resolve_model_file(args.model, args.model_file, default=True)
+        face_path = None
+        if faces != "none" or args.aligned:
+            face_path = resolve_model_file(args.model, args.model_file, default=True)
         bg_path = resolve_model_file(args.bg_model, args.bg_model_file, default=False)
         background = "model" if bg_path else (args.bg or "lanczos")
         options = RestoreOptions(
@@ -42,6 +45,7 @@ class RestoreCommand:
             background=background,
             background_model=bg_path,
             mask=args.mask,
+            **old_photo_fields(args),
         )
         return cls(args, options, save, engine_for(args.device))
 

@@ -1,4 +1,10 @@
-"""The restoration job: detect, align, restore, upscale the background, paste back.
+"""The restoration job: repair, detect, align, restore, upscale the background, paste back,
+colour.
+
+Repair (scratches and dust) comes first so that every later step sees a clean photo. Colour
+comes last: DDColor reads only the lightness of its input, so any tint a face model gives to a
+grey face is discarded, and the colour strength can be changed afterwards without running any
+network again (`RestoreResult.colour` keeps the prediction; see `recolour`).
 
 The stages are separate functions so the GUI can re-run only what changed: a new strength only
 re-composes (`compose`), a new fidelity only re-runs the network on the faces.
@@ -14,6 +20,8 @@ import numpy as np
 import torch
 
 from faceapp.core.background import lanczos, upscale_with_model
+from faceapp.core.colour import colorize
+from faceapp.core.colour.colorize import ColourPrediction
 from faceapp.core.errors import FaceappError
 from faceapp.core.faces.alignment import alignment_matrix, warp_face
 from faceapp.core.faces.parsing import parsing_mask
@@ -22,6 +30,8 @@ from faceapp.core.faces.selection import Face, FaceSelection, select_faces
 from faceapp.core.models.loading import FaceModel
 from faceapp.core.photo.reading import Photo, from_float, to_float
 from faceapp.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from faceapp.core.repair import inpaint
+from faceapp.core.repair.step import REPAIRS, propose_mask
 from faceapp.core.runtime.engine import Engine
 
 UPSCALES = (1, 2, 3, 4)
@@ -38,8 +48,24 @@ class RestoreOptions:
     background: str = "lanczos"  # "lanczos", "none" or "model"
     background_model: Path | None = None
     mask: str = "auto"  # "auto" or "oval", see MASKS
+    repair: str = "none"  # "none", "auto" (the proposed mask) or "mask" (repair_mask)
+    repair_mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+    repair_model: Path | None = None  # a LaMa file; None: OpenCV's built-in inpainting
+    colorize_model: Path | None = None  # a DDColor file; None: no colour
+    color_strength: float = 1.0  # 0 = grey, 1 = the model's colour
+    colorize_size: int = colorize.DEFAULT_SIZE
 
     def __post_init__(self) -> None:
+        self._check_faces_and_background()
+        if self.repair not in REPAIRS:
+            raise ValueError("Repair must be 'none', 'auto' or a mask.")
+        if self.repair == "mask" and self.repair_mask is None:
+            raise ValueError("A damage mask is needed to repair with a mask.")
+        if not 0.0 <= self.color_strength <= 1.0:
+            raise ValueError("The colour strength goes from 0 to 1.")
+        colorize.check_size(self.colorize_size)
+
+    def _check_faces_and_background(self) -> None:
         if not 0.0 <= self.strength <= 1.0 or not 0.0 <= self.fidelity <= 1.0:
             raise ValueError("Strength and fidelity go from 0 to 1.")
         if self.upscale not in UPSCALES:
@@ -65,6 +91,7 @@ class RestoreResult:
     faces: list[Face]  # every face found
     restored: list[RestoredFace]  # the ones restored
     background: np.ndarray | None = field(default=None, repr=False)  # cached for re-composing
+    colour: ColourPrediction | None = field(default=None, repr=False)  # for re-colouring
 
 
 class _Stages:
@@ -97,11 +124,13 @@ def restore_photo(
     (result.background is None): one full-size float image less, for callers that will not
     re-compose (the CLI, the API)."""
     cancel = cancel or CancelToken()
-    stages = _Stages(progress, [("detect", 1), ("restore", 6), ("background", 2), ("paste", 1)])
+    stages = _Stages(progress, _plan(options))
     image = to_float(photo.pixels)
     if faces is None:
         stages.report("detect", 0, "Finding faces")
         faces = engine.detector().detect(photo.pixels, cancel)
+    if options.repair != "none":
+        image = repair_damage(engine, image, photo, options, faces, stages, cancel)
     chosen = select_faces(faces, options.faces, photo.size)
     restored: list[RestoredFace] = []
     if options.face_model is not None and chosen:
@@ -117,9 +146,62 @@ def restore_photo(
     cancel.raise_if_cancelled()
     stages.report("paste", 0, "Blending the faces in")
     out = compose(background, restored, options.strength, options.upscale, keep_background)
+    colour = None
+    if options.colorize_model is not None:
+        stages.report("colour", 0, "Bringing back colour")
+        colour = predict_colour(engine, out, options)
+        out = recolour(out, colour, options.color_strength, in_place=True)
+        photo = replace(photo, grayscale=False)
     stages.report("paste", 1, "Done")
     kept = background if keep_background else None
-    return RestoreResult(finish_photo(photo, out, options.upscale), faces, restored, kept)
+    result = finish_photo(photo, out, options.upscale)
+    return RestoreResult(result, faces, restored, kept, colour)
+
+
+def _plan(options: RestoreOptions) -> list[tuple[str, float]]:
+    plan = [("detect", 1.0), ("restore", 6.0), ("background", 2.0), ("paste", 1.0)]
+    if options.repair != "none":
+        plan.insert(1, ("repair", 3.0))
+    if options.colorize_model is not None:
+        plan.append(("colour", 2.0))
+    return plan
+
+
+def repair_damage(
+    engine: Engine,
+    image: np.ndarray,
+    photo: Photo,
+    options: RestoreOptions,
+    faces: list[Face],
+    stages: _Stages,
+    cancel: CancelToken,
+) -> np.ndarray:
+    """The image with its damage filled: the given mask, or the proposed one (faces left out)."""
+    stages.report("repair", 0, "Finding scratches and dust")
+    if options.repair == "auto":
+        mask = propose_mask(photo.pixels, faces, cancel)
+    else:
+        mask = options.repair_mask
+    inpainter = engine.inpainter(options.repair_model) if options.repair_model else None
+
+    def on_cell(done: int, total: int) -> None:
+        stages.report("repair", done / max(total, 1), f"Repairing damage ({done}/{total})")
+
+    return inpaint.repair(image, mask, inpainter, on_cell, cancel)
+
+
+def predict_colour(engine: Engine, image: np.ndarray, options: RestoreOptions) -> ColourPrediction:
+    """Run the colorizer once on the finished (float RGB) picture."""
+    model = engine.colorizer(options.colorize_model)
+    return colorize.predict(model, image, options.colorize_size, rgb=True)
+
+
+def recolour(
+    image: np.ndarray, colour: ColourPrediction, strength: float, in_place: bool = False
+) -> np.ndarray:
+    """The picture's own lightness with the predicted colour at `strength`. No network."""
+    out = image if in_place else None
+    return np.clip(colorize.apply(colour, image, strength, rgb=True, out=out), 0.0, 1.0, out=out)
 
 
 def _face_reporter(stages: _Stages, count: int):

@@ -38,20 +38,31 @@ def check_size(size: int) -> int:
     return size
 
 
-def network_input(bgr: np.ndarray, size: int) -> torch.Tensor:
-    """(1, 3, S, S) grey RGB [0, 1] from an HxWx3 float32 BGR photo, as the official code does."""
+def _to_lab(rgb: bool) -> int:
+    return cv2.COLOR_RGB2Lab if rgb else cv2.COLOR_BGR2Lab
+
+
+def _from_lab(rgb: bool) -> int:
+    return cv2.COLOR_LAB2RGB if rgb else cv2.COLOR_LAB2BGR
+
+
+def network_input(bgr: np.ndarray, size: int, rgb: bool = False) -> torch.Tensor:
+    """(1, 3, S, S) grey RGB [0, 1] from an HxWx3 float32 photo (BGR, or RGB with rgb=True),
+    as the official code makes it."""
     resized = cv2.resize(bgr, (size, size))
-    lightness = cv2.cvtColor(resized, cv2.COLOR_BGR2Lab)[:, :, :1]
+    lightness = cv2.cvtColor(resized, _to_lab(rgb))[:, :, :1]
     lab = np.concatenate((lightness, 0 * lightness, 0 * lightness), -1)
     grey_rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
     return torch.from_numpy(grey_rgb.transpose((2, 0, 1))).float().unsqueeze(0)
 
 
 @torch.inference_mode()
-def predict(model: ColorizeModel, bgr: np.ndarray, size: int = DEFAULT_SIZE) -> ColourPrediction:
-    """Run the network once on an HxWx3 float32 BGR [0, 1] photo."""
+def predict(
+    model: ColorizeModel, bgr: np.ndarray, size: int = DEFAULT_SIZE, rgb: bool = False
+) -> ColourPrediction:
+    """Run the network once on an HxWx3 float32 [0, 1] photo (BGR, or RGB with rgb=True)."""
     device = next(model.module.parameters()).device
-    x = network_input(bgr, check_size(size)).to(device)
+    x = network_input(bgr, check_size(size), rgb).to(device)
     ab = model(x)[0].float().cpu().numpy().transpose(1, 2, 0)
     return ColourPrediction(np.ascontiguousarray(ab, dtype=np.float32))
 
@@ -67,13 +78,22 @@ def nearest_indices(in_size: int, out_size: int) -> np.ndarray:
     return np.minimum(index, in_size - 1)
 
 
-def apply(prediction: ColourPrediction, bgr: np.ndarray, strength: float = 1.0) -> np.ndarray:
-    """HxWx3 float32 BGR: the photo's L with the predicted a/b scaled by `strength` (0..1)."""
-    out = np.empty_like(bgr, dtype=np.float32)
+def apply(
+    prediction: ColourPrediction,
+    bgr: np.ndarray,
+    strength: float = 1.0,
+    rgb: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """HxWx3 float32: the photo's L with the predicted a/b scaled by `strength` (0..1).
+
+    `out` may be the input itself (each band is read before it is written).
+    """
+    out = np.empty_like(bgr, dtype=np.float32) if out is None else out
     for rows, band_ab in _bands(prediction.ab, bgr.shape[0], bgr.shape[1]):
-        lightness = cv2.cvtColor(bgr[rows], cv2.COLOR_BGR2Lab)[:, :, :1]
+        lightness = cv2.cvtColor(np.ascontiguousarray(bgr[rows]), _to_lab(rgb))[:, :, :1]
         ab = band_ab if strength == 1.0 else band_ab * np.float32(strength)
-        out[rows] = cv2.cvtColor(np.concatenate((lightness, ab), -1), cv2.COLOR_LAB2BGR)
+        out[rows] = cv2.cvtColor(np.concatenate((lightness, ab), -1), _from_lab(rgb))
     return out
 
 
