@@ -81,8 +81,12 @@ def test_rows_are_grouped_with_licence_size_and_status(dialog: ModelManagerDialo
         "<h3>Background upscalers</h3>",
         "<h3>Face detectors</h3>",
         "<h3>Face parsers</h3>",
+        "<h3>Scratch repair</h3>",
+        "<h3>Colorization</h3>",
     ]
     assert status(dialog, "gfpgan-1.4") == NOT_INSTALLED
+    assert status(dialog, "lama-big") == IMPORT_ONLY
+    assert dialog.row("lama-big").badges() == ["Non-commercial"]
     assert status(dialog, "gpen-bfr-1024") == IMPORT_ONLY
     assert status(dialog, "retinaface-mobile") == BUILT_IN
     codeformer = dialog.row("codeformer")
