@@ -125,7 +125,7 @@ def test_repair_and_colour_models_state_their_terms() -> None:
     assert lama.size == 410_046_389 and lama.sha256_source == catalog.PINNED
     assert not lama.downloadable and "best.ckpt" in lama.description
     ddcolor = [e for e in ENTRIES if e.purpose == catalog.COLORIZE]
-    assert {e.arch for e in ddcolor} == {"DDColor"} and len(ddcolor) == 4
+    assert {e.arch for e in ddcolor} == {"DDColor-tiny", "DDColor-large"} and len(ddcolor) == 4
     assert all(e.licence == "Apache-2.0" and e.downloadable for e in ddcolor)
 
 

@@ -211,7 +211,8 @@ def _check_network(model, name: str, meta: dict) -> None:
 
 def test_ddcolor_tiny_network_matches_golden(tiny_model, tiny_file: tuple[Path, dict]) -> None:
     assert (tiny_model.arch, tiny_model.encoder) == ("DDColor", "convnext-t")
-    assert identify_model_file(tiny_file[0]).purpose == COLORIZE
+    info = identify_model_file(tiny_file[0])
+    assert (info.purpose, info.arch) == (COLORIZE, "DDColor-tiny")
     _check_network(tiny_model, "ddcolor_paper_tiny", tiny_file[1])
 
 
@@ -220,7 +221,7 @@ def test_ddcolor_large_network_matches_golden(tmp_path: Path) -> None:
     path, meta = _ddcolor_file("ddcolor_large", tmp_path)
     model = load_colorize_model(path)
     path.unlink()
-    assert model.encoder == "convnext-l"
+    assert (model.encoder, model.variant) == ("convnext-l", "DDColor-large")
     _check_network(model, "ddcolor_large", meta)
 
 

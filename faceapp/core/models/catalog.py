@@ -162,7 +162,7 @@ def _ddcolor(variant: str, file: str, sha256: str | None, **fields: Any) -> Cata
     return CatalogEntry(
         id=f"ddcolor-{variant}",
         purpose=COLORIZE,
-        arch="DDColor",
+        arch="DDColor-tiny" if variant.endswith("tiny") else "DDColor-large",
         file_name=file,
         urls=(f"{_DDCOLOR}/{file}",),
         sha256=sha256,

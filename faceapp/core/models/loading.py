@@ -105,6 +105,11 @@ class ColorizeModel:
     def __call__(self, x: Tensor) -> Tensor:
         return self.module(x)  # normalises with the mean/std buffers of the file itself
 
+    @property
+    def variant(self) -> str:
+        """DDColor-tiny (ConvNeXt-T) or DDColor-large (ConvNeXt-L), as the catalog names it."""
+        return f"{self.arch}-{'tiny' if self.encoder.endswith('-t') else 'large'}"
+
     def to(self, device: torch.device) -> ColorizeModel:
         self.module.to(device)
         return self
@@ -168,7 +173,7 @@ def identify_model_file(path: str | Path) -> ModelFileInfo:
     if isinstance(model, InpaintModel):
         return ModelFileInfo(INPAINT, model.arch)
     if isinstance(model, ColorizeModel):
-        return ModelFileInfo(COLORIZE, model.arch)
+        return ModelFileInfo(COLORIZE, model.variant)
     return model
 
 
