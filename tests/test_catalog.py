@@ -123,7 +123,8 @@ def test_repair_and_colour_models_state_their_terms() -> None:
     lama = BY_ID["lama-big"]
     assert (lama.purpose, lama.arch, lama.commercial_use) == (catalog.INPAINT, "LaMa", False)
     assert lama.size == 410_046_389 and lama.sha256_source == catalog.PINNED
-    assert not lama.downloadable and "best.ckpt" in lama.description
+    assert lama.downloadable and lama.archive_member == "big-lama/models/best.ckpt"
+    assert lama.archive_sha256 and "best.ckpt" in lama.description
     ddcolor = [e for e in ENTRIES if e.purpose == catalog.COLORIZE]
     assert {e.arch for e in ddcolor} == {"DDColor-tiny", "DDColor-large"} and len(ddcolor) == 4
     assert all(e.licence == "Apache-2.0" and e.downloadable for e in ddcolor)

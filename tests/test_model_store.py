@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import torch
@@ -131,6 +134,40 @@ def test_download_catalog_model(
     # Installed and intact: nothing is fetched again.
     assert model_store.download_model("gfpgan-1.4") == path
     assert server.requests == [GFPGAN_URL_PATH]
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("tamper", [None, "member", "archive"])
+def test_download_keeps_the_model_file_out_of_a_zip(
+    server: ModelServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tamper: str | None
+) -> None:
+    ckpt = os.urandom(5000)
+    members = {"big-lama/config.yaml": b"x", "big-lama/models/best.ckpt": ckpt}
+    archive = _zip(tmp_path / "big-lama.zip", members)
+    member_sha = hashlib.sha256(ckpt).hexdigest()
+    patch_entry(
+        monkeypatch,
+        "lama-big",
+        sha256=WRONG_SHA if tamper == "member" else member_sha,
+        size=len(ckpt),
+        archive_sha256=WRONG_SHA if tamper == "archive" else sha256_file(archive),
+    )
+    server.files[urlsplit(catalog.get_entry("lama-big").urls[0]).path] = archive
+    if tamper is None:
+        path = model_store.download_model("lama-big")
+        assert path.name == "big-lama.ckpt" and path.read_bytes() == ckpt
+        assert models_folder_names() == ["big-lama.ckpt"]  # the zip is gone
+        model_store.remove("lama-big")
+    else:
+        with pytest.raises(ChecksumError):
+            model_store.download_model("lama-big")
+    assert models_folder_names() == []
 
 
 @pytest.mark.shared

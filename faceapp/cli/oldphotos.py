@@ -24,7 +24,7 @@ def add_old_photo_arguments(p: argparse.ArgumentParser) -> None:
         choices=("opencv", "lama"),
         default="opencv",
         help="opencv: built in, for thin scratches and dust (default); lama: LaMa, for "
-        "larger damage (import big-lama's best.ckpt first)",
+        "larger damage (faceapp-cli models download lama-big)",
     )
     method.add_argument("--repair-model-file", type=Path, metavar="PATH", help="a LaMa file")
     group.add_argument("--colorize", action="store_true", help="colour a black-and-white photo")

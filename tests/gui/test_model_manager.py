@@ -85,7 +85,7 @@ def test_rows_are_grouped_with_licence_size_and_status(dialog: ModelManagerDialo
         "<h3>Colorization</h3>",
     ]
     assert status(dialog, "gfpgan-1.4") == NOT_INSTALLED
-    assert status(dialog, "lama-big") == IMPORT_ONLY
+    assert status(dialog, "lama-big") == NOT_INSTALLED
     assert dialog.row("lama-big").badges() == ["Non-commercial"]
     assert status(dialog, "gpen-bfr-1024") == IMPORT_ONLY
     assert status(dialog, "retinaface-mobile") == BUILT_IN

@@ -79,6 +79,8 @@ class CatalogEntry:
     scale: int | None = None  # background upscalers
     supports_half: bool | None = None  # None: not measured yet
     has_fidelity: bool = False
+    archive_member: str | None = None  # the URLs give a zip archive holding the file here
+    archive_sha256: str | None = None  # the archive's own hash (checked before extracting)
     description: str = ""
     recommended: bool = False
     shipped: bool = False
@@ -180,15 +182,18 @@ _COLOUR_AND_REPAIR: tuple[CatalogEntry, ...] = (
         purpose=INPAINT,
         arch="LaMa",
         file_name="big-lama.ckpt",
+        # The README's link: a third-party re-upload of the authors' zip; both hashes below are
+        # the values two unrelated public projects pin (the zip's, and best.ckpt's inside it).
+        urls=("https://huggingface.co/smartywu/big-lama/resolve/main/big-lama.zip",),
+        archive_member="big-lama/models/best.ckpt",
+        archive_sha256="f1b358ca24093b93a106183b98a3dea6e8ed09f3b43ea7251eb2c81e7b4575f6",
         size=410_046_389,
-        # best.ckpt inside big-lama.zip (zip f1b358ca…); the same value in two unrelated projects.
         sha256="fccb7adffd53ec0974ee5503c3731c2c2f1e7e07856fd9228cdcc0b46fd5d423",
         sha256_source=PINNED,
         licence="No licence stated for the weights; trained on Places2: non-commercial use",
         commercial_use=False,
-        description="Repairs scratches, tears and missing parts with plausible texture. Not "
-        "downloadable by faceapp: get big-lama.zip (linked from github.com/advimman/lama, e.g. "
-        "huggingface.co/smartywu/big-lama), unzip it and import big-lama/models/best.ckpt. "
+        description="Repairs scratches, tears and missing parts with plausible texture "
+        "(big-lama.zip is downloaded and only its best.ckpt kept; or import that file). "
         "Non-commercial use only.",
     ),
     _ddcolor(

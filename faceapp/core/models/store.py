@@ -13,12 +13,14 @@ becomes the reference for what a download should be.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -214,7 +216,10 @@ def download_model(
     if dest.is_file() and _still_intact(entry, dest, cancel):
         return dest
     expected = reference_hash(entry)
-    digest = _download_from_urls(entry, dest, expected, progress, cancel)
+    if entry.archive_member:
+        digest = _download_archive(entry, dest, expected, progress, cancel)
+    else:
+        digest = _download_from_urls(entry, dest, expected, progress, cancel)
     if expected is None:
         _record_hash(entry, digest, _FROM_DOWNLOAD)
     return dest
@@ -248,6 +253,49 @@ def _download_from_urls(
             if expected is None:  # a part from another server cannot be checked: start over
                 dest.with_name(dest.name + ".part").unlink(missing_ok=True)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _download_archive(
+    entry: CatalogEntry,
+    dest: Path,
+    expected: str | None,
+    progress: ProgressFn | None,
+    cancel: CancelToken | None,
+) -> str:
+    """Download the zip the URLs give (checked by its own hash), keep only the model file."""
+    archive = dest.with_name(dest.name + ".zip")
+    zipped = dataclasses.replace(entry, sha256=entry.archive_sha256, size=None)
+    _download_from_urls(zipped, archive, entry.archive_sha256, progress, cancel)
+    try:
+        return _extract_member(entry, archive, dest, expected)
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+def _extract_member(entry: CatalogEntry, archive: Path, dest: Path, expected: str | None) -> str:
+    """Copy one member out of the zip (hashed on the way) and rename it into place."""
+    with zipfile.ZipFile(archive) as zipped:
+        try:
+            info = zipped.getinfo(entry.archive_member)
+        except KeyError:
+            raise DownloadError(
+                f"The download of {entry.name} holds no '{entry.archive_member}'."
+            ) from None
+        if entry.size is not None and info.file_size != entry.size:
+            raise ChecksumError(
+                f"'{entry.archive_member}' in the download of {entry.name} has "
+                f"{info.file_size} bytes, {entry.size} were expected. Nothing was installed."
+            )
+        with zipped.open(info) as source, _staging(dest.parent) as staging:
+            copy = staging / dest.name
+            digest = _copy_and_hash_stream(source, copy)
+            if expected is not None and digest != expected:
+                raise ChecksumError(
+                    f"'{entry.archive_member}' in the download of {entry.name} has SHA-256 "
+                    f"{digest}, {expected} was expected. Nothing was installed."
+                )
+            os.replace(copy, dest)
+    return digest
 
 
 # ---------------------------------------------------------------------------------- import
@@ -315,8 +363,13 @@ def _staging(models: Path) -> Iterator[Path]:
 
 
 def _copy_and_hash(source: Path, dest: Path) -> str:
+    with open(source, "rb") as reader:
+        return _copy_and_hash_stream(reader, dest)
+
+
+def _copy_and_hash_stream(reader: Any, dest: Path) -> str:
     hasher = hashlib.sha256()
-    with open(source, "rb") as reader, open(dest, "xb") as writer:
+    with open(dest, "xb") as writer:
         while block := reader.read(_COPY_BLOCK):
             hasher.update(block)
             writer.write(block)
@@ -470,10 +523,11 @@ def remove(model_id: str) -> Path:
     if entry.shipped:
         raise ModelStoreError(f"{entry.name} ships with faceapp and cannot be removed.")
     dest = paths.models_dir() / entry.file_name
-    part = dest.with_name(dest.name + ".part")
-    if not dest.is_file() and not part.is_file():
+    leftovers = [dest.with_name(dest.name + end) for end in (".part", ".zip", ".zip.part")]
+    if not dest.is_file() and not any(p.is_file() for p in leftovers):
         raise ModelNotInstalledError(f"{entry.name} ({entry.id}) is not installed.")
     dest.unlink(missing_ok=True)
-    part.unlink(missing_ok=True)
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
     _forget_hash(entry.id)
     return dest
