@@ -81,8 +81,7 @@ def parse_selection(text: str) -> FaceSelection:
         indices = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise ValueError(
-            f"'{text}' is not a face selection: use all, largest, center, none or indices "
-            "like 0,2"
+            f"'{text}' is not a face selection: use all, largest, center, none or indices like 0,2"
         ) from None
     if not indices or min(indices) < 0:
         raise ValueError(f"'{text}' is not a face selection: indices start at 0")
