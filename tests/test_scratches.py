@@ -86,3 +86,16 @@ def test_cancel_stops_the_search() -> None:
     token.cancel()
     with pytest.raises(Cancelled):
         find_scratches(np.zeros((64, 64, 3), np.uint8), cancel=token)
+
+
+def test_the_proposed_mask_leaves_faces_out() -> None:
+    from faceapp.core.faces.selection import Face
+    from faceapp.core.repair.step import propose_mask
+
+    ramp = np.tile(np.linspace(60, 190, 400, dtype=np.float32), (300, 1))
+    photo = np.dstack([ramp] * 3).astype(np.uint8)
+    cv2.line(photo, (0, 150), (399, 150), (250, 250, 250), 2)
+    face = Face(box=(150.0, 100.0, 250.0, 200.0), score=0.9, landmarks=np.zeros((5, 2)))
+    mask = propose_mask(photo, [face])
+    assert mask[150, 20] == 255 and mask[150, 380] == 255  # the scratch beside the face
+    assert not mask[85:216, 135:266].any()  # the face box, grown by 15 %, is left alone
