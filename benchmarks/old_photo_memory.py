@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,8 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script
     sys.path.insert(0, str(REPO))
 
-from benchmarks.memory import high_water_mb, peak_mb  # noqa: E402 - light imports only
-from benchmarks.userdirs import user_dirs_env  # noqa: E402
+from benchmarks import memory  # noqa: E402 - light imports only
+from benchmarks.memory import high_water_mb, peak_mb  # noqa: E402
 
 TARGET_MB = 4096
 SIZE = (6000, 4000)
@@ -89,16 +87,7 @@ def child(folder: Path, repair_model: str, size: int) -> None:
 
 
 def in_subprocess(call: str, *args: str, home: str) -> str:
-    code = f"import sys; sys.path.insert(0, {str(REPO)!r}); "
-    code += "from benchmarks.old_photo_memory import *; "
-    code += f"args = sys.argv[1:]; {call}"
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", **user_dirs_env(Path(home))}
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"the subprocess failed:\n{done.stderr}")
-    return done.stdout
+    return memory.in_subprocess(call, *args, home=home, module="benchmarks.old_photo_memory")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,6 +10,8 @@ import numpy as np
 
 
 def add_old_photo_arguments(p: argparse.ArgumentParser) -> None:
+    from faceapp.cli.main import _unit
+
     group = p.add_argument_group("old photos: repair and colour")
     group.add_argument(
         "--repair",
@@ -118,13 +120,6 @@ def _write_png(mask: np.ndarray, target: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _unit(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
-    return value
 
 
 def _size(text: str) -> int:

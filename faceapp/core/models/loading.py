@@ -145,21 +145,18 @@ def load_upscale_model(path: str | Path) -> UpscaleModel:
 
 def load_inpaint_model(path: str | Path) -> InpaintModel:
     """An inpainting model (LaMa) from a file, e.g. big-lama's Lightning `best.ckpt`."""
-    model = _load_any(path)
-    if not isinstance(model, InpaintModel):
-        raise UnsupportedModelError(
-            f"'{Path(path).name}' is a {_describe(model)}, not an inpainting model (LaMa)."
-        )
-    return model
+    return _load_as(path, InpaintModel, "an inpainting model (LaMa)")
 
 
 def load_colorize_model(path: str | Path) -> ColorizeModel:
     """A colorization model (DDColor) from a file."""
+    return _load_as(path, ColorizeModel, "a colorization model (DDColor)")
+
+
+def _load_as(path: str | Path, kind: type, what: str):
     model = _load_any(path)
-    if not isinstance(model, ColorizeModel):
-        raise UnsupportedModelError(
-            f"'{Path(path).name}' is a {_describe(model)}, not a colorization model (DDColor)."
-        )
+    if not isinstance(model, kind):
+        raise UnsupportedModelError(f"'{Path(path).name}' is a {_describe(model)}, not {what}.")
     return model
 
 
