@@ -38,7 +38,7 @@ BACKGROUND = "background"
 DETECTOR = "detector"
 PARSER = "parser"
 PURPOSES = (FACE, BACKGROUND, DETECTOR, PARSER)
-FACE_ARCHS = ("GFPGAN", "CodeFormer", "GPEN", "RestoreFormer", "RestoreFormer++")
+FACE_ARCHS = ("GFPGAN", "CodeFormer", "GPEN", "RestoreFormer", "RestoreFormer++", "HiFaceGAN")
 
 PINNED = "pinned: agreed by several sources"
 UNVERIFIED = "unverified: recorded at first download"
@@ -97,6 +97,11 @@ _GPEN_MODELSCOPE = "ModelScope (damo/cv_gpen_image-portrait-enhancement-hires"
 _GFPGAN_LICENCE = "Apache-2.0 repo; parts under non-commercial terms (NVIDIA, CC BY-NC-SA)"
 _GPEN_LICENCE = "GPEN: academic and non-commercial use only"
 _REALESRGAN_LICENCE = "BSD-3-Clause (code; no statement for the weights)"
+_HIFACEGAN_LICENCE = (
+    "GPL-3.0 repo whose README allows academic use only (no commercial use without Alibaba's "
+    "authorisation); SPADE-derived parts NVIDIA CC BY-NC-SA 4.0: non-commercial"
+)
+_HIFACEGAN_WHERE = "Baidu Netdisk or Yandex Disk links in the README of Lotayou/Face-Renovation"
 
 
 def _face(**fields: Any) -> CatalogEntry:
@@ -138,6 +143,21 @@ def _gpen_import_only(size: int, modelscope_file: str) -> CatalogEntry:
         (),
         f"Very sharp detail for large faces. Not downloadable by faceapp: get {modelscope_file} "
         f"from {_GPEN_MODELSCOPE}) and import it. Non-commercial use only.",
+    )
+
+
+def _hifacegan(model_id: str, variant: str, name: str, purpose: str) -> CatalogEntry:
+    """The released checkpoints are all ``checkpoints/<variant>/latest_net_G.pth``."""
+    return _face(
+        id=model_id,
+        name=f"HiFaceGAN {name}",
+        arch="HiFaceGAN",
+        file_name=f"HiFaceGAN_{variant}.pth",
+        licence=_HIFACEGAN_LICENCE,
+        commercial_use=False,
+        description=f"{purpose}; its authors warn it suits synthetic damage better than real "
+        f"photos. Not downloadable by faceapp: get checkpoints/{variant}/latest_net_G.pth "
+        f"from the {_HIFACEGAN_WHERE} and import it. Non-commercial use only.",
     )
 
 
@@ -217,6 +237,24 @@ BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
         licence="Apache-2.0",
         commercial_use=True,
         description="Improved RestoreFormer: realistic detail on heavily degraded faces.",
+    ),
+    _hifacegan(
+        "hifacegan-renov",
+        "face_renov",
+        "renovation",
+        "Mixed damage at once: blur, noise, JPEG, low resolution",
+    ),
+    _hifacegan(
+        "hifacegan-renov-2",
+        "face_renov_2",
+        "renovation 2",
+        "Renovation trained on another mix of damage",
+    ),
+    _hifacegan(
+        "hifacegan-generic",
+        "generic",
+        "generic",
+        "The release's 'generic' checkpoint (its training damage is not documented)",
     ),
     _upscaler(
         id="realesrgan-x2plus",
