@@ -30,6 +30,8 @@ training) are in the files but unused.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 
 import torch
@@ -45,8 +47,9 @@ __all__ = [
     "looks_like_hifacegan_family",
 ]
 
-INPUT_SIZE = 512
+INPUT_SIZE = 512  # the training size of the released weights
 _DOWNSAMPLINGS = 5  # LIP stages: the released "normal" setting, 512 -> 16 px
+_STRIDE = 2**_DOWNSAMPLINGS
 _MAX_WIDTH = 16  # encoder and generator widths are at most 16 * ngf
 _SPADE_HIDDEN = 128
 _LRELU_SLOPE = 0.2
@@ -72,6 +75,17 @@ class SpectralConv2d(nn.Module):
         self.register_buffer("weight_u", torch.empty(out_ch))
         self.register_buffer("weight_v", torch.empty(in_ch * kernel_size * kernel_size))
         self.padding = kernel_size // 2
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """nn.Conv2d's default initialisation, and random unit vectors ``u``, ``v``."""
+        nn.init.kaiming_uniform_(self.weight_orig, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.weight_orig[0].numel())
+            nn.init.uniform_(self.bias, -bound, bound)
+        with torch.no_grad():
+            self.weight_u.copy_(F.normalize(torch.randn_like(self.weight_u), dim=0))
+            self.weight_v.copy_(F.normalize(torch.randn_like(self.weight_v), dim=0))
 
     def weight(self) -> Tensor:
         """``weight_orig / sigma``, sigma after one power iteration from the stored ``u``."""
@@ -222,10 +236,14 @@ class HiFaceGAN(nn.Module):
         self.lip_encoder = _LIPEncoder(ngf)
 
     def forward(self, x: Tensor) -> Tensor:
-        """(N, 3, 512, 512) RGB in [0, 1] -> (N, 3, 512, 512) in [-1, 1] (keep [0, 1])."""
-        if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] != INPUT_SIZE or x.shape[-2] != INPUT_SIZE:
+        """(N, 3, 512, 512) RGB in [0, 1] -> (N, 3, 512, 512) in [-1, 1] (keep [0, 1]).
+
+        Any multiple of 32 runs (the network is fully convolutional); the weights were trained
+        on 512 x 512 faces."""
+        if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] % _STRIDE or x.shape[-2] % _STRIDE:
             raise ValueError(
-                f"HiFaceGAN expects (N, 3, {INPUT_SIZE}, {INPUT_SIZE}), got {tuple(x.shape)}"
+                f"HiFaceGAN expects (N, 3, H, W) with H and W multiples of {_STRIDE} "
+                f"({INPUT_SIZE} x {INPUT_SIZE} for the released weights), got {tuple(x.shape)}"
             )
         guide = x
         h = self.head_0(self.lip_encoder(x), guide)
@@ -247,6 +265,7 @@ def _upsample(x: Tensor) -> Tensor:
 _SPADE_MARKER = "head_0.norm_0.mlp_shared.0.weight"
 _LIP_MARKER = "lip_encoder.model.0.weight"
 _STATS_KEY = "head_0.norm_0.param_free_norm.running_mean"
+_ENCODER_LAYER = re.compile(r"lip_encoder\.model\.(\d+)\.")
 
 
 def looks_like_hifacegan_family(sd: Mapping[str, object]) -> bool:
@@ -293,8 +312,8 @@ def _unsupported_variant(sd: Mapping[str, object]) -> str | None:
         return "its convolutions are not spectral-normalised"
     if _STATS_KEY not in sd:
         return "its SPADE layers use an instance norm, not the batch norm of the released files"
-    last = 4 * _DOWNSAMPLINGS  # index of the last encoder conv
-    if f"lip_encoder.model.{last}.weight" not in sd or f"lip_encoder.model.{last + 1}.weight" in sd:
+    layers = {int(m.group(1)) for key in sd if (m := _ENCODER_LAYER.match(key))}
+    if max(layers) != 4 * _DOWNSAMPLINGS:  # the index of the last encoder conv
         return (
             f"its encoder does not have the {_DOWNSAMPLINGS} pooling stages of the released files"
         )
