@@ -206,6 +206,37 @@ def test_import_background_model_via_user_catalog() -> None:
 
 
 @pytest.mark.shared
+def test_import_hifacegan_checkpoint_with_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every released HiFaceGAN file is `latest_net_G.pth`, a plain state dict, with no pinned
+    hash: the CLI asks which model it is, then stores it under that model's name."""
+    state_dict, _ = load_golden("hifacegan")
+    source = tmp_path / "face_renov" / "latest_net_G.pth"
+    source.parent.mkdir()
+    torch.save(state_dict, source)
+    del state_dict
+
+    assert cli("import", str(source)) == 1
+    ids = "hifacegan-renov, hifacegan-renov-2, hifacegan-generic"
+    assert f"several models ({ids}). Say which one it is (--as ID)" in capsys.readouterr().err
+    assert cli("import", str(source), "--as", "gpen-bfr-512") == 1
+    assert "HiFaceGAN face restoration model (512 px), but gpen-bfr-512" in capsys.readouterr().err
+    assert models_folder_names() == []
+
+    assert cli("import", str(source), "--as", "hifacegan-renov") == 0
+    dest = paths.models_dir() / "HiFaceGAN_face_renov.pth"
+    assert model_store.require_model("hifacegan-renov") == dest
+    assert dest.read_bytes() == source.read_bytes()
+    capsys.readouterr()
+    assert cli("list", "--json") == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["hifacegan-renov"]["installed"] and not rows["hifacegan-generic"]["installed"]
+    assert rows["hifacegan-renov"]["commercial_use"] is False
+    assert model_store.verify(["hifacegan-renov"]) == [("hifacegan-renov", True, "SHA-256 matches")]
+
+
+@pytest.mark.shared
 def test_import_refuses_a_detector() -> None:
     detector = require_shared("weights", "retinaface_mobilenet0.25.pth")
     with pytest.raises(UnsupportedModelError, match="seems to be a RetinaFace-MobileNet face det"):

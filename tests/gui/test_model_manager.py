@@ -251,6 +251,33 @@ def test_dropped_file_is_imported(
     assert model_store.installed_path(GPEN) == paths.models_dir() / GPEN_FILE
 
 
+@pytest.mark.shared
+def test_import_on_a_hifacegan_row_puts_it_in_the_model_picker(
+    qtbot, dialog: ModelManagerDialog, tasks: ModelTasks, golden_file: Callable[[str], Path]
+) -> None:
+    """HiFaceGAN's files carry no hash to tell its checkpoints apart: a row's Import… says which."""
+    from faceapp.gui.controls_panel import ControlsPanel
+    from faceapp.gui.state import Controls
+
+    renov = dialog.row("hifacegan-renov")
+    assert status(dialog, "hifacegan-renov") == IMPORT_ONLY and renov.badges() == ["Non-commercial"]
+    file = golden_file("hifacegan")
+    dialog.choose_file = lambda entry: str(file)
+    with qtbot.waitSignal(tasks.finished, timeout=WAIT) as finished:
+        renov.import_button.click()
+    assert finished.args[1] == "hifacegan-renov"
+    assert status(dialog, "hifacegan-renov") == INSTALLED
+    assert status(dialog, "hifacegan-generic") == IMPORT_ONLY
+
+    panel = ControlsPanel(Controls("hifacegan-renov", 1.0, 0.5, 1, "lanczos"))
+    qtbot.addWidget(panel)
+    picker = [
+        (panel.model.itemText(i), panel.model.itemData(i)) for i in range(panel.model.count())
+    ]
+    assert picker[0] == ("HiFaceGAN renovation", "hifacegan-renov")  # the only installed one
+    assert ("HiFaceGAN generic — import a file", "hifacegan-generic") in picker
+
+
 def test_importing_a_non_model_file_shows_an_error(
     qtbot, dialog: ModelManagerDialog, tasks: ModelTasks, tmp_path: Path
 ) -> None:
