@@ -4,6 +4,7 @@ train-mode maths without state, faces independent of their batch, recognition of
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from faceapp.core.models.archs.hifacegan import (
     hifacegan_config_from_state_dict,
     looks_like_hifacegan_family,
 )
+from faceapp.core.models.loading import load_face_model
 
 SMALL_NGF = 4  # the same layout at 1/12 of the width: fast enough for unit tests
 
@@ -147,6 +149,24 @@ def test_other_family_members_are_refused_with_the_reason(variant, reason: str) 
         build_hifacegan(sd)
     assert reason in str(caught.value)
     assert "LIPSPADEGenerator" in str(caught.value)
+
+
+def test_files_load_as_a_face_model_speaking_minus_one_to_one(tmp_path: Path) -> None:
+    model = _small_model()
+    path = tmp_path / "latest_net_G.pth"
+    torch.save(model.state_dict(), path)
+    face = load_face_model(path)
+    assert (face.arch, face.input_size, face.has_fidelity) == ("HiFaceGAN", 512, False)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(face(x * 2 - 1), model(x) * 2 - 1, rtol=0, atol=1e-6)
+
+
+def test_a_basicsr_file_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "net_g_latest.pth"
+    torch.save({"params": _basicsr(_small_model().state_dict())}, path)
+    with pytest.raises(UnsupportedModelError, match="'net_g_latest.pth': .*BasicSR"):
+        load_face_model(path)
 
 
 def test_released_layout_with_a_missing_tensor_is_a_load_error() -> None:
