@@ -178,5 +178,10 @@ def test_released_layout_with_a_missing_tensor_is_a_load_error() -> None:
 
 def test_other_architectures_are_not_taken_for_hifacegan() -> None:
     assert not looks_like_hifacegan_family({"conv_first.weight": torch.zeros(1)})
-    spade_like = {"head_0.norm_0.mlp_shared.0.weight": torch.zeros(1)}
-    assert not looks_like_hifacegan_family(spade_like)
+    spade = {  # the SPADEGenerator of Microsoft's old-photo face enhancement, for example
+        "head_0.norm_0.mlp_shared.0.weight": torch.zeros(1),
+        "G_middle_0.conv_0.weight_orig": torch.zeros(1),
+        "up_0.conv_0.weight_orig": torch.zeros(1),
+        "conv_img.weight": torch.zeros(1),
+    }
+    assert not looks_like_hifacegan_family(spade)

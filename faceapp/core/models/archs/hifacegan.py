@@ -269,10 +269,10 @@ _ENCODER_LAYER = re.compile(r"lip_encoder\.model\.(\d+)\.")
 
 
 def looks_like_hifacegan_family(sd: Mapping[str, object]) -> bool:
-    """Any generator of Face-Renovation (or of BasicSR's port of it): a SPADE ``head_0``."""
-    return _SPADE_MARKER in sd and any(
-        k.startswith(("ups.0.", "G_middle_0.", "g_middle_0.")) for k in sd
-    )
+    """Any generator of Face-Renovation or of BasicSR's port of it: a SPADE ``head_0`` and the
+    progressive ``to_rgbs`` heads (other SPADE generators, e.g. of old-photo restoration, end
+    in a single ``conv_img``)."""
+    return _SPADE_MARKER in sd and "to_rgbs.0.weight" in sd
 
 
 def hifacegan_config_from_state_dict(sd: Mapping[str, Tensor]) -> dict:
