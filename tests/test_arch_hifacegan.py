@@ -32,7 +32,8 @@ def test_matches_official_output_and_keeps_its_weights() -> None:
     sd, meta = load_golden("hifacegan")
     folder = require_shared("golden", "hifacegan")
     keys = [key for key, _shape, _dtype in json.loads((folder / "keys.json").read_text())]
-    assert hifacegan_config_from_state_dict(sd) == {"ngf": meta["config"]["ngf"]}
+    assert hifacegan_config_from_state_dict(sd) == {"ngf": 48, "lip_encoder": True}
+    assert meta["config"]["ngf"] == 48 and meta["config"]["netG"] == "lipspade"
     model = build_hifacegan(sd)
     assert list(model.state_dict()) == keys  # the official layout, key for key, in order
     x = torch.from_numpy(np.load(folder / meta["input"]["file"]))
@@ -101,7 +102,22 @@ def _layout(ngf: int = SMALL_NGF) -> dict[str, torch.Tensor]:
 def test_width_is_read_from_the_file(ngf: int) -> None:
     sd = _layout(ngf)
     assert looks_like_hifacegan_family(sd)
-    assert hifacegan_config_from_state_dict(sd) == {"ngf": ngf}
+    assert hifacegan_config_from_state_dict(sd) == {"ngf": ngf, "lip_encoder": True}
+
+
+def test_plain_spade_generator_runs_with_its_fc_encoder() -> None:
+    """Face-Renovation's SPADEGenerator (one user reported the x4sr file to be one) encodes
+    the face shrunk 32 times with `fc` instead of the LIP encoder."""
+    model = _small_model()
+    sd = _spade_generator(model.state_dict())
+    assert hifacegan_config_from_state_dict(sd) == {"ngf": SMALL_NGF, "lip_encoder": False}
+    spade = build_hifacegan(sd)
+    assert spade.lip_encoder is None
+    assert all(torch.equal(v, sd[k]) for k, v in spade.state_dict().items())
+    x = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        out = spade(x)
+    assert out.shape == x.shape and out.abs().max() <= 1
 
 
 def _basicsr(sd: dict) -> dict:
@@ -136,7 +152,6 @@ def _more_upsampling(sd: dict) -> dict:
     [
         (_basicsr, "BasicSR's HiFaceGAN port"),
         (_paper_generator, "the paper's HiFaceGANGenerator"),
-        (_spade_generator, "plain SPADEGenerator"),
         (_instance_norm, "instance norm"),
         (_no_spectral_norm, "not spectral-normalised"),
         (_more_upsampling, "5 pooling stages"),
@@ -148,7 +163,7 @@ def test_other_family_members_are_refused_with_the_reason(variant, reason: str) 
     with pytest.raises(UnsupportedModelError, match="HiFaceGAN-family file") as caught:
         build_hifacegan(sd)
     assert reason in str(caught.value)
-    assert "LIPSPADEGenerator" in str(caught.value)
+    assert "LIPSPADEGenerator, the network of its released checkpoints" in str(caught.value)
 
 
 def test_files_load_as_a_face_model_speaking_minus_one_to_one(tmp_path: Path) -> None:

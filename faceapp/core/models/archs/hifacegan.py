@@ -26,6 +26,11 @@ module reproduces deterministically, in any mode:
 Input: RGB in [0, 1] (no mean/std), NCHW, 512 x 512. Output: tanh in [-1, 1], of which the
 official writer keeps [0, 1]. ``fc`` and the first three ``to_rgbs`` (heads of the progressive
 training) are in the files but unused.
+
+The repository's plain ``SPADEGenerator`` (no ``lip_encoder.*`` keys; one user reported the
+``x4sr`` file to be one) differs only in its encoder: ``fc`` applied to the face shrunk 32 times
+by nearest sampling. Both classes were compared once with the official code on random weights
+(max difference 1e-5); the golden test covers the released LIPSPADE generator.
 """
 
 from __future__ import annotations
@@ -220,11 +225,11 @@ def _lrelu(x: Tensor) -> Tensor:
 class HiFaceGAN(nn.Module):
     """The released HiFaceGAN generator (official ``LIPSPADEGenerator``), key for key."""
 
-    def __init__(self, ngf: int = 48) -> None:
+    def __init__(self, ngf: int = 48, lip_encoder: bool = True) -> None:
         super().__init__()
         top = _MAX_WIDTH * ngf
         self.ngf = ngf
-        self.fc = nn.Conv2d(3, top, 3, padding=1)  # in the files; unused by this generator
+        self.fc = nn.Conv2d(3, top, 3, padding=1)  # the encoder when there is no LIP encoder
         self.head_0 = SPADEResBlock(top, top)
         self.G_middle_0 = SPADEResBlock(top, top)
         self.G_middle_1 = SPADEResBlock(top, top)
@@ -233,7 +238,7 @@ class HiFaceGAN(nn.Module):
             SPADEResBlock(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
         )
         self.to_rgbs = nn.ModuleList(nn.Conv2d(w, 3, 3, padding=1) for w in widths[1:])
-        self.lip_encoder = _LIPEncoder(ngf)
+        self.lip_encoder = _LIPEncoder(ngf) if lip_encoder else None
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, 3, 512, 512) RGB in [0, 1] -> (N, 3, 512, 512) in [-1, 1] (keep [0, 1]).
@@ -246,12 +251,20 @@ class HiFaceGAN(nn.Module):
                 f"({INPUT_SIZE} x {INPUT_SIZE} for the released weights), got {tuple(x.shape)}"
             )
         guide = x
-        h = self.head_0(self.lip_encoder(x), guide)
+        h = self.head_0(self.encode(x), guide)
         h = _upsample(h)
         h = self.G_middle_1(self.G_middle_0(h, guide), guide)
         for block in self.ups:
             h = block(_upsample(h), guide)
         return torch.tanh(self.to_rgbs[-1](_lrelu(h)))
+
+    def encode(self, x: Tensor) -> Tensor:
+        """The 16 * ngf features at 1/32 of the size: the LIP encoder's, or for the repository's
+        plain ``SPADEGenerator`` the ``fc`` conv of the face shrunk by nearest sampling."""
+        if self.lip_encoder is not None:
+            return self.lip_encoder(x)
+        small = F.interpolate(x, size=(x.shape[-2] // _STRIDE, x.shape[-1] // _STRIDE))
+        return self.fc(small)
 
 
 def _upsample(x: Tensor) -> Tensor:
@@ -264,6 +277,7 @@ def _upsample(x: Tensor) -> Tensor:
 
 _SPADE_MARKER = "head_0.norm_0.mlp_shared.0.weight"
 _LIP_MARKER = "lip_encoder.model.0.weight"
+_LAST_RGB = "to_rgbs.3.weight"  # (3, ngf, 3, 3)
 _STATS_KEY = "head_0.norm_0.param_free_norm.running_mean"
 _ENCODER_LAYER = re.compile(r"lip_encoder\.model\.(\d+)\.")
 
@@ -282,13 +296,16 @@ def hifacegan_config_from_state_dict(sd: Mapping[str, Tensor]) -> dict:
     ValueError for the released layout with missing, extra or misshapen tensors.
     """
     _refuse_other_variants(sd)
-    config = {"ngf": int(sd[_LIP_MARKER].shape[0])}
+    config = {"ngf": int(sd[_LAST_RGB].shape[1]), "lip_encoder": _LIP_MARKER in sd}
     _check_shapes(sd, config)
     return config
 
 
 _HEAD = "This is a HiFaceGAN-family file that faceapp cannot run"
-_RELEASED = "faceapp runs only the LIPSPADEGenerator of the released Face-Renovation checkpoints"
+_RELEASED = (
+    "faceapp runs Face-Renovation's LIPSPADEGenerator, the network of its released checkpoints, "
+    "and its plain SPADEGenerator"
+)
 
 
 def _refuse_other_variants(sd: Mapping[str, object]) -> None:
@@ -306,14 +323,12 @@ def _unsupported_variant(sd: Mapping[str, object]) -> str | None:
         )
     if any(k.startswith("encoder.") for k in sd):
         return "it is the paper's HiFaceGANGenerator, for which no weights were released"
-    if _LIP_MARKER not in sd:
-        return "it is a plain SPADEGenerator, without the LIP encoder"
     if "head_0.conv_0.weight_orig" not in sd:
         return "its convolutions are not spectral-normalised"
     if _STATS_KEY not in sd:
         return "its SPADE layers use an instance norm, not the batch norm of the released files"
     layers = {int(m.group(1)) for key in sd if (m := _ENCODER_LAYER.match(key))}
-    if max(layers) != 4 * _DOWNSAMPLINGS:  # the index of the last encoder conv
+    if layers and max(layers) != 4 * _DOWNSAMPLINGS:  # the index of the last encoder conv
         return (
             f"its encoder does not have the {_DOWNSAMPLINGS} pooling stages of the released files"
         )
