@@ -181,3 +181,4 @@ def _report(args, where: str, error: BaseException) -> None:
         traceback.print_exception(error)
     message = str(error) if isinstance(error, FaceappError | ValueError) else repr(error)
     print(f"error: {where}: {message}", file=sys.stderr)
+
