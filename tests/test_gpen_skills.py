@@ -185,3 +185,17 @@ def test_cli_colours_the_faces_of_a_grey_photo_and_keeps_its_light(tmp_path, gpe
     assert (spread[:, :5] < 2).all() or (spread[:5] < 2).all()  # the photo's edges stay grey
     y = result @ np.array([0.299, 0.587, 0.114])
     assert np.abs(y - rgb).max() <= 1.5
+
+
+def test_a_damage_mask_of_another_size_is_refused_clearly(tmp_path) -> None:
+    import faceapp
+    from faceapp.core.errors import FaceappError
+
+    photo = np.zeros((64, 80, 3), np.uint8)
+    with pytest.raises(FaceappError, match="damage mask is 40 × 30 but the photo is 80 × 64"):
+        faceapp.restore(
+            photo,
+            faces="none",
+            face_complete=tmp_path / "never-loaded.pth",
+            damage=np.ones((30, 40), bool),
+        )
