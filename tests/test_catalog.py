@@ -34,6 +34,8 @@ EXPECTED_IDS = {
     "gpen-bfr-512",
     "gpen-bfr-1024",
     "gpen-bfr-2048",
+    "gpen-colorization-1024",
+    "gpen-inpainting-1024",
     "restoreformer",
     "restoreformer-pp",
     "hifacegan-renov",

@@ -158,6 +158,8 @@ FACE_CASES = [
     _slow("restoreformer_pp", "RestoreFormer++.ckpt", "RestoreFormer++", 512),
     ("gpen_bfr_256", "GPEN-BFR-256.pth", "GPEN", 256),
     _slow("gpen_bfr_512", "GPEN-BFR-512.pth", "GPEN", 512),
+    # the same FullGenerator(1024) as GPEN-Colorization-1024 and GPEN-Inpainting-1024
+    _slow("gpen_bfr_1024", "GPEN-BFR-1024.pth", "GPEN", 1024),
 ]
 
 

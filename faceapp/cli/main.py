@@ -57,6 +57,7 @@ def _add_restore(sub) -> None:
         help="how faces are blended in: auto follows each face's outline when a face parser "
         "(parsenet or bisenet) is installed, else a soft oval; oval always uses the oval",
     )
+    _add_face_skills(p)
     p.add_argument("--upscale", type=int, default=1, choices=(1, 2, 3, 4))
     bg = p.add_mutually_exclusive_group()
     bg.add_argument("--bg", choices=("lanczos", "none"), default=None)
@@ -68,6 +69,41 @@ def _add_restore(sub) -> None:
     p.add_argument("--no-metadata", action="store_true", help="do not copy EXIF/ICC/dates")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier result")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+def _add_face_skills(p: argparse.ArgumentParser) -> None:
+    colour = p.add_mutually_exclusive_group()
+    colour.add_argument(
+        "--face-colorize",
+        choices=("gpen",),
+        help="colour the faces with GPEN-Colorization (model gpen-colorization-1024); the "
+        "photo's own light and detail are kept",
+    )
+    colour.add_argument(
+        "--face-colorize-file",
+        type=Path,
+        metavar="PATH",
+        help="a GPEN-Colorization file to colour the faces with",
+    )
+    complete = p.add_mutually_exclusive_group()
+    complete.add_argument(
+        "--face-complete",
+        choices=("gpen",),
+        help="complete the damaged parts of faces with GPEN-Inpainting (model "
+        "gpen-inpainting-1024) before restoring them; needs --damage",
+    )
+    complete.add_argument(
+        "--face-complete-file",
+        type=Path,
+        metavar="PATH",
+        help="a GPEN-Inpainting file to complete faces with",
+    )
+    p.add_argument(
+        "--damage",
+        type=Path,
+        metavar="MASK.png",
+        help="where the photo is damaged: an image of the photo's size, white = damaged",
+    )
 
 
 def _unit(text: str) -> float:
@@ -181,4 +217,3 @@ def _report(args, where: str, error: BaseException) -> None:
         traceback.print_exception(error)
     message = str(error) if isinstance(error, FaceappError | ValueError) else repr(error)
     print(f"error: {where}: {message}", file=sys.stderr)
-

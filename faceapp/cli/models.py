@@ -65,12 +65,17 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     table = [("ID", "PURPOSE", "SIZE", "INSTALLED", "LICENCE")]
-    table += [(r["id"], r["purpose"], _size(r["size"]), _installed(r), r["licence"]) for r in rows]
+    table += [(r["id"], _purpose(r), _size(r["size"]), _installed(r), r["licence"]) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     for row in table:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         print("  ".join([*cells, row[4]]).rstrip())
     return 0
+
+
+def _purpose(row: dict[str, Any]) -> str:
+    task = row.get("task")
+    return row["purpose"] if task in (None, "restore") else f"face {task}"
 
 
 def _installed(row: dict[str, Any]) -> str:

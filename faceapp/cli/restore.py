@@ -11,7 +11,7 @@ from pathlib import Path
 from faceapp.cli.progress import ProgressBar
 from faceapp.core.errors import ImageWriteError
 from faceapp.core.faces.selection import parse_selection
-from faceapp.core.photo.reading import read_photo
+from faceapp.core.photo.reading import read_mask, read_photo
 from faceapp.core.photo.writing import SaveOptions, output_path_for, resolve_format, save_photo
 from faceapp.core.pipeline import RestoreOptions, restore_aligned, restore_photo
 
@@ -30,9 +30,20 @@ class RestoreCommand:
 
         faces = parse_selection(args.faces)
         save = SaveOptions(args.format, args.quality, not args.no_metadata, args.overwrite)
-        face_path = resolve_model_file(args.model, args.model_file, default=True)
+        # --faces none restores no face: no restoration model is needed then
+        face_path = resolve_model_file(args.model, args.model_file, default=faces != "none")
         bg_path = resolve_model_file(args.bg_model, args.bg_model_file, default=False)
         background = "model" if bg_path else (args.bg or "lanczos")
+        colour_path = resolve_model_file(
+            "gpen-colorization-1024" if args.face_colorize else None,
+            args.face_colorize_file,
+            default=False,
+        )
+        complete_path = resolve_model_file(
+            "gpen-inpainting-1024" if args.face_complete else None,
+            args.face_complete_file,
+            default=False,
+        )
         options = RestoreOptions(
             face_model=face_path,
             strength=args.strength,
@@ -42,6 +53,9 @@ class RestoreCommand:
             background=background,
             background_model=bg_path,
             mask=args.mask,
+            face_colour_model=colour_path,
+            face_complete_model=complete_path,
+            damage=read_mask(args.damage) if args.damage else None,
         )
         return cls(args, options, save, engine_for(args.device))
 
@@ -66,7 +80,7 @@ class RestoreCommand:
 
     def _aligned(self, photo):
         o = self.options
-        return restore_aligned(self.engine, photo, o.face_model, o.strength, o.fidelity)
+        return restore_aligned(self.engine, photo, o.face_model, o.strength, o.fidelity, o)
 
     def _target(self, image: Path, source_format: str | None) -> Path:
         if self.args.output:

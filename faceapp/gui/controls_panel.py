@@ -61,7 +61,7 @@ class ControlsPanel(QWidget):
 
     def refresh_models(self) -> None:
         """Installed face models first, the others with their size and a download hint."""
-        entries = [e for e in catalog.catalog() if e.purpose == catalog.FACE]
+        entries = [e for e in catalog.catalog() if e.restores_faces]
         installed = [e for e in entries if model_store.installed_file(e)]
         others = [e for e in entries if e not in installed]
         self.model.blockSignals(True)

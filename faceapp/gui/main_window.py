@@ -58,7 +58,7 @@ def installed_face_model(preferred: str) -> str | None:
     """The preferred face model when installed, else the first installed one, else None."""
     entries = catalog.catalog()
     installed = [
-        e.id for e in entries if e.purpose == catalog.FACE and model_store.installed_file(e)
+        e.id for e in entries if e.restores_faces and model_store.installed_file(e)
     ]
     if preferred in installed:
         return preferred

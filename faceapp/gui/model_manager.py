@@ -40,10 +40,12 @@ from faceapp.gui.model_tasks import IMPORT_PREFIX, ModelTasks
 MODEL_SUFFIXES = (".pth", ".pt", ".safetensors", ".ckpt")
 FILE_FILTER = "Model files (*.pth *.pt *.safetensors *.ckpt);;All files (*)"
 GROUPS = (
-    (catalog.FACE, "Face restoration"),
-    (catalog.BACKGROUND, "Background upscalers"),
-    (catalog.DETECTOR, "Face detectors"),
-    (catalog.PARSER, "Face parsers"),
+    ((catalog.FACE, catalog.RESTORE), "Face restoration"),
+    ((catalog.FACE, catalog.COLORIZE), "Face colour"),
+    ((catalog.FACE, catalog.COMPLETE), "Face completion"),
+    ((catalog.BACKGROUND, catalog.RESTORE), "Background upscalers"),
+    ((catalog.DETECTOR, catalog.RESTORE), "Face detectors"),
+    ((catalog.PARSER, catalog.RESTORE), "Face parsers"),
 )
 INSTALLED = "Installed"
 NOT_INSTALLED = "Not installed"
@@ -238,8 +240,8 @@ class ModelManagerDialog(QDialog):
     def _model_list(self, entries: list[CatalogEntry]) -> QWidget:
         content = QWidget()
         column = QVBoxLayout(content)
-        for purpose, heading in GROUPS:
-            group = [e for e in entries if e.purpose == purpose]
+        for kind, heading in GROUPS:
+            group = [e for e in entries if (e.purpose, e.task) == kind]
             if group:
                 column.addWidget(_label(f"<h3>{heading}</h3>", rich=True))
             for entry in group:

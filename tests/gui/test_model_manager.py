@@ -78,12 +78,15 @@ def test_rows_are_grouped_with_licence_size_and_status(dialog: ModelManagerDialo
     headings = [t for t in texts if t.startswith("<h3>")]
     assert headings == [
         "<h3>Face restoration</h3>",
+        "<h3>Face colour</h3>",
+        "<h3>Face completion</h3>",
         "<h3>Background upscalers</h3>",
         "<h3>Face detectors</h3>",
         "<h3>Face parsers</h3>",
     ]
     assert status(dialog, "gfpgan-1.4") == NOT_INSTALLED
     assert status(dialog, "gpen-bfr-1024") == IMPORT_ONLY
+    assert status(dialog, "gpen-colorization-1024") == NOT_INSTALLED
     assert status(dialog, "retinaface-mobile") == BUILT_IN
     codeformer = dialog.row("codeformer")
     assert codeformer.badges() == ["Non-commercial"]

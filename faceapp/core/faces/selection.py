@@ -69,19 +69,20 @@ def is_small(face: Face) -> bool:
     return face.size < SMALL_FACE_PX
 
 
-FaceSelection = str  # "all" | "largest" | "center" | "0,2,3"
+FaceSelection = str  # "all" | "largest" | "center" | "none" | "0,2,3"
 
 
 def parse_selection(text: str) -> FaceSelection:
     """Validate a selection given by a user; raise ValueError with a plain message."""
     text = text.strip().lower()
-    if text in ("all", "largest", "center"):
+    if text in ("all", "largest", "center", "none"):
         return text
     try:
         indices = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise ValueError(
-            f"'{text}' is not a face selection: use all, largest, center or indices like 0,2"
+            f"'{text}' is not a face selection: use all, largest, center, none or indices "
+            "like 0,2"
         ) from None
     if not indices or min(indices) < 0:
         raise ValueError(f"'{text}' is not a face selection: indices start at 0")
@@ -91,7 +92,7 @@ def parse_selection(text: str) -> FaceSelection:
 def select_faces(faces: Sequence[Face], selection: FaceSelection, image_size: tuple[int, int]):
     """The faces chosen by `selection` (see parse_selection); indices that do not exist are
     reported by the caller, here they are skipped."""
-    if not faces:
+    if not faces or selection == "none":
         return []
     if selection == "all":
         return list(faces)

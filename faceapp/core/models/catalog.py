@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,13 @@ DETECTOR = "detector"
 PARSER = "parser"
 PURPOSES = (FACE, BACKGROUND, DETECTOR, PARSER)
 FACE_ARCHS = ("GFPGAN", "CodeFormer", "GPEN", "RestoreFormer", "RestoreFormer++", "HiFaceGAN")
+
+# What a face model does to an aligned face. GPEN's paper trained the same network for three
+# jobs; their files cannot be told apart from their keys, so the catalog entry says which.
+RESTORE = "restore"
+COLORIZE = "colorize"  # a grey face in, the same face in colour out
+COMPLETE = "complete"  # a face with white strokes over its damage in, completed out
+FACE_TASKS = (RESTORE, COLORIZE, COMPLETE)
 
 PINNED = "pinned: agreed by several sources"
 UNVERIFIED = "unverified: recorded at first download"
@@ -76,6 +83,7 @@ class CatalogEntry:
     scale: int | None = None  # background upscalers
     supports_half: bool | None = None  # None: not measured yet
     has_fidelity: bool = False
+    task: str = RESTORE  # face models: see FACE_TASKS
     description: str = ""
     recommended: bool = False
     shipped: bool = False
@@ -84,6 +92,11 @@ class CatalogEntry:
     @property
     def downloadable(self) -> bool:
         return bool(self.urls) and not self.shipped
+
+    @property
+    def restores_faces(self) -> bool:
+        """A face restoration model (what the model pickers offer)."""
+        return self.purpose == FACE and self.task == RESTORE
 
 
 # ---------------------------------------------------------------------------------- built-in
@@ -161,6 +174,17 @@ def _hifacegan(model_id: str, variant: str, name: str, purpose: str) -> CatalogE
     )
 
 
+def _gpen_skill(task: str, title: str, description: str) -> CatalogEntry:
+    # No hash is published: the first download's is recorded and later files checked against it.
+    return replace(
+        _gpen(1024, (f"{_GPEN}/GPEN-{title}-1024.pth",), description),
+        id=f"gpen-{title.lower()}-1024",
+        name=f"GPEN {title} 1024",
+        file_name=f"GPEN-{title}-1024.pth",
+        task=task,
+    )
+
+
 def _upscaler(**fields: Any) -> CatalogEntry:
     return CatalogEntry(
         purpose=BACKGROUND, sha256_source=PINNED, licence=_REALESRGAN_LICENCE, **fields
@@ -212,6 +236,17 @@ BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
     ),
     _gpen_import_only(1024, "pytorch_model.pt"),
     _gpen_import_only(2048, "pytorch_model-2048.pt"),
+    _gpen_skill(
+        COLORIZE,
+        "Colorization",
+        "Colours faces in black-and-white photos (skin, lips, eyes); the photo's own light "
+        "and detail are kept. Non-commercial use only.",
+    ),
+    _gpen_skill(
+        COMPLETE,
+        "Inpainting",
+        "Fills in parts of a face lost to scratches or tears. Non-commercial use only.",
+    ),
     _face(
         id="restoreformer",
         name="RestoreFormer",
@@ -364,7 +399,7 @@ def get_entry(model_id: str) -> CatalogEntry:
 
 
 def default_face_model() -> str:
-    return next(e.id for e in BUILTIN_ENTRIES if e.purpose == FACE and e.recommended)
+    return next(e.id for e in BUILTIN_ENTRIES if e.restores_faces and e.recommended)
 
 
 def user_catalog_path() -> Path:

@@ -90,6 +90,7 @@ def _status(entry: CatalogEntry) -> dict[str, Any]:
         "id": entry.id,
         "name": entry.name,
         "purpose": entry.purpose,
+        "task": entry.task if entry.purpose == FACE else None,
         "arch": entry.arch,
         "size": path.stat().st_size if path else entry.size,
         "installed": path is not None,

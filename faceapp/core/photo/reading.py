@@ -171,6 +171,12 @@ def read_photo(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
     return photo
 
 
+def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
+    """A mask image (white = marked) as H x W bool: a pixel is marked above half brightness."""
+    photo = read_photo(path)
+    return to_float(photo.pixels).mean(axis=2) > 0.5
+
+
 def _read_bytes(path: Path) -> bytes:
     name = path.name or str(path)
     try:
