@@ -27,3 +27,7 @@ if .venv/bin/python -m pip show --quiet opencv-python >/dev/null 2>&1; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall \
     --no-deps "$(.venv/bin/python -m pip show opencv-python-headless | awk '/^Version:/{print "opencv-python-headless=="$2}')"
 fi
+
+# The window needs a few system libraries that some desktops lack (Qt would abort without them).
+# Only checked and reported: installing system packages is left to the user (it needs root).
+.venv/bin/python -m faceapp.gui.platform_check || true

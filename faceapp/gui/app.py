@@ -26,17 +26,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-NO_SCREEN = (
-    "faceapp: no screen found, so the window cannot open (this looks like a server or an SSH "
-    "session). Use the command line instead, e.g.: faceapp-cli restore photo.jpg"
-)
+def check_platform() -> bool:
+    """Before Qt: can a window open? If not, say why in plain words (terminal and desktop)."""
+    from faceapp.gui import platform_check
 
-
-def _no_screen() -> bool:
-    """Linux without X11 or Wayland (and no Qt platform chosen): Qt would abort with jargon."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return False
-    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    platform_check.keep_opencv_out_of_qt()
+    verdict = platform_check.check()
+    if verdict.ok:
+        if verdict.platform:
+            os.environ["QT_QPA_PLATFORM"] = verdict.platform
+        return True
+    message = platform_check.explain(verdict)
+    print(message, file=sys.stderr)
+    if verdict.candidates and not all(c.unset for c in verdict.candidates):
+        platform_check.notify("faceapp cannot open its window", message, verdict)
+    return False
 
 
 def _version() -> str:
@@ -47,8 +51,7 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if _no_screen():
-        print(NO_SCREEN, file=sys.stderr)
+    if not check_platform():
         return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
