@@ -356,7 +356,7 @@ def test_a_fine_tuned_gfpgan_is_imported_as_custom_in_one_step(
     mine.symlink_to(gfpgan_file.path)
     assert cli("import", str(mine)) == 0
     out = capsys.readouterr().out
-    assert "as my_finetuned_gfpgan (my_finetuned_gfpgan (custom, GFPGAN))" in out
+    assert "as my_finetuned_gfpgan (custom, GFPGAN), id my_finetuned_gfpgan:" in out
     assert "faceapp-cli models remove my_finetuned_gfpgan" in out
 
     entry = catalog.get_entry("my_finetuned_gfpgan")

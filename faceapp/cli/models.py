@@ -122,10 +122,12 @@ def _import(args: argparse.Namespace) -> int:
     entry, dest = model_store.import_model(
         args.path, as_id=args.as_id, name=args.name, custom=args.custom
     )
-    print(f"Imported '{args.path}' as {entry.id} ({entry.display_name}): {dest}")
     if entry.imported:
+        print(f"Imported '{args.path}' as {entry.display_name}, id {entry.id}: {dest}")
         print(f"Remove it with: faceapp-cli models remove {entry.id}")
-    elif entry.licence:
+        return 0
+    print(f"Imported '{args.path}' as {entry.id} ({entry.name}): {dest}")
+    if entry.licence:
         print(f"Licence: {entry.licence}")
     return 0
 

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from faceapp.core.paths import resource
-    from faceapp.diagnostics import setup_logging
+    from faceapp.diagnostics import route_warnings, setup_logging
     from faceapp.gui.main_window import MainWindow
     from faceapp.gui.theme import apply_theme
     from faceapp.settings import load_settings
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setDesktopFileName("faceapp")
     app.setWindowIcon(QIcon(str(resource("icons", "faceapp-256.png"))))
     setup_logging()
+    route_warnings(show=False)  # a windowed app has no console: third-party warnings are logged
     sys.excepthook = _log_uncaught
     apply_theme(app)
     window = MainWindow(load_settings())
