@@ -166,9 +166,10 @@ def test_the_real_library_probe_names_only_libraries_that_do_not_load() -> None:
 
 def test_opencv_plugin_path_is_dropped_but_others_are_kept() -> None:
     env = {"QT_QPA_PLATFORM_PLUGIN_PATH": "/venv/lib/python3.11/site-packages/cv2/qt/plugins"}
-    assert platform_check.keep_opencv_out_of_qt(env) and env == {}
+    assert platform_check.keep_opencv_out_of_qt(env) == ["QT_QPA_PLATFORM_PLUGIN_PATH"]
+    assert env == {}
     env = {"QT_QPA_PLATFORM_PLUGIN_PATH": "/opt/qt6/plugins"}
-    assert not platform_check.keep_opencv_out_of_qt(env) and len(env) == 1
+    assert platform_check.keep_opencv_out_of_qt(env) == [] and len(env) == 1
 
 
 def test_setup_report_lists_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,7 +30,6 @@ def check_platform() -> bool:
     """Before Qt: can a window open? If not, say why in plain words (terminal and desktop)."""
     from faceapp.gui import platform_check
 
-    platform_check.keep_opencv_out_of_qt()
     verdict = platform_check.check()
     if verdict.ok:
         if verdict.platform:
@@ -59,10 +58,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from faceapp.core.paths import resource
     from faceapp.diagnostics import route_warnings, setup_logging
+    from faceapp.gui import platform_check
     from faceapp.gui.main_window import MainWindow
     from faceapp.gui.theme import apply_theme
     from faceapp.settings import load_settings
 
+    platform_check.keep_opencv_out_of_qt()  # the imports above load cv2, which may have set them
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("faceapp")
     app.setOrganizationName("faceapp")

@@ -353,18 +353,21 @@ def _xmessage(text: str, verdict: Verdict | None) -> bool:
 # ---------------------------------------------------------------------------------- OpenCV
 
 
-def keep_opencv_out_of_qt(env: dict[str, str] | os._Environ[str] | None = None) -> bool:
-    """Drop a QT_QPA_PLATFORM_PLUGIN_PATH that points into OpenCV's own Qt (opencv-python).
+def keep_opencv_out_of_qt(env: dict[str, str] | os._Environ[str] | None = None) -> list[str]:
+    """Drop the Qt variables that the full opencv-python build points into its own Qt 5.
 
-    The full opencv-python build sets it, on import, to its bundled Qt 5 plugins: Qt 6 would
-    then look for its platform plugins there and abort. True when it was removed.
+    Its ``cv2`` sets QT_QPA_PLATFORM_PLUGIN_PATH (its Qt 5 xcb plugin) and QT_QPA_FONTDIR when
+    imported; PySide6's Qt 6 would look there first. Returns the names removed. Call it after
+    the last import that may load cv2 and before QApplication is made.
     """
     env = os.environ if env is None else env
-    value = env.get("QT_QPA_PLATFORM_PLUGIN_PATH", "")
-    if value and "cv2" in Path(value).parts:
-        del env["QT_QPA_PLATFORM_PLUGIN_PATH"]
-        return True
-    return False
+    removed = []
+    for name in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR"):
+        value = env.get(name, "")
+        if value and "cv2" in Path(value).parts:
+            del env[name]
+            removed.append(name)
+    return removed
 
 
 # ---------------------------------------------------------------------------------- setup
