@@ -67,8 +67,33 @@ def test_wayland_is_used_when_x11_cannot_start(
     (tmp_path / "wayland-7").touch()
     verdict = check()
     assert verdict.ok and verdict.platform == "wayland"
-    assert app.check_platform() and os.environ["QT_QPA_PLATFORM"] == "wayland"
+    assert app.check_platform() == ["-platform", "wayland"]
+    assert "QT_QPA_PLATFORM" not in os.environ  # programs the app starts keep their own choice
     assert desktop == []
+
+
+def test_notify_send_shows_the_message_on_the_desktop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = tmp_path / "args"
+    fake = tmp_path / "bin" / "notify-send"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+    assert platform_check.notify("faceapp cannot open its window", "line one\nline two")
+    assert record.read_text().splitlines() == [
+        "--app-name=faceapp",
+        "--urgency=critical",
+        "faceapp cannot open its window",
+        "line one",
+        "line two",
+    ]
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no session bus there: no notification
+    record.unlink()
+    assert not platform_check.notify("title", "body") and not record.exists()
 
 
 def test_both_usable_leaves_the_choice_to_qt(

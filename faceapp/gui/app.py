@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,20 +25,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def check_platform() -> bool:
-    """Before Qt: can a window open? If not, say why in plain words (terminal and desktop)."""
+def check_platform() -> list[str] | None:
+    """Before Qt: can a window open? The extra Qt arguments when it can (``-platform wayland``
+    when only Wayland can start); None after saying why not, in the terminal and on the desktop.
+    """
     from faceapp.gui import platform_check
 
     verdict = platform_check.check()
     if verdict.ok:
-        if verdict.platform:
-            os.environ["QT_QPA_PLATFORM"] = verdict.platform
-        return True
+        # An argument, not QT_QPA_PLATFORM: programs the app starts (a file manager) keep theirs.
+        return ["-platform", verdict.platform] if verdict.platform else []
     message = platform_check.explain(verdict)
     print(message, file=sys.stderr)
-    if verdict.candidates and not all(c.unset for c in verdict.candidates):
+    if not all(c.unset for c in verdict.candidates):
         platform_check.notify("faceapp cannot open its window", message, verdict)
-    return False
+    return None
 
 
 def _version() -> str:
@@ -50,7 +50,8 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if not check_platform():
+    qt_args = check_platform()
+    if qt_args is None:
         return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from faceapp.settings import load_settings
 
     platform_check.keep_opencv_out_of_qt()  # the imports above load cv2, which may have set them
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance() or QApplication(sys.argv[:1] + qt_args)
     app.setApplicationName("faceapp")
     app.setOrganizationName("faceapp")
     app.setDesktopFileName("faceapp")

@@ -90,7 +90,7 @@ class Candidate:
 @dataclass
 class Verdict:
     candidates: list[Candidate]
-    platform: str | None = None  # set QT_QPA_PLATFORM to this; None: leave Qt's own choice
+    platform: str | None = None  # start Qt with this platform; None: leave Qt's own choice
     checked: bool = True  # False: not Linux, or a platform the user chose that is not checked
 
     @property
