@@ -64,6 +64,9 @@ def route_warnings(show: bool = False) -> None:
 
     Call after setup_logging(): the log file handler is shared with the "faceapp" loggers.
     """
+    # Off, then on: captureWarnings(True) does nothing while it believes it is on, even when
+    # warnings.showwarning was put back since (as warnings.catch_warnings does).
+    logging.captureWarnings(False)
     logging.captureWarnings(True)
     logger = logging.getLogger(WARNINGS_LOGGER)
     logger.propagate = False  # else logging's last-resort handler prints them anyway
