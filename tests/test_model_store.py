@@ -386,7 +386,7 @@ def test_an_official_id_still_refuses_another_file_unless_asked_for_custom(
     assert "--custom" in err
     assert models_folder_names() == [] and not catalog.user_catalog_path().exists()
 
-    # Its name is the official file's, so only --custom makes it a model of one's own.
+    # Asked for, the same file is added as a model of one's own.
     assert cli("import", str(gfpgan_file.path), "--custom", "--name", "Grandma's GFPGAN") == 0
     entry = catalog.get_entry("grandma-s-gfpgan")
     assert entry.display_name == "Grandma's GFPGAN (custom, GFPGAN)"
@@ -411,6 +411,14 @@ def test_custom_imports_keep_the_users_own_catalog_entries() -> None:
     model_store.remove(second.id)
     assert user_catalog_text().rstrip() == hand_written.rstrip()
     assert [e.id for e in catalog.catalog() if e.custom] == ["anime-x4"]
+
+
+def test_custom_ids_avoid_every_catalog_id_and_file_name() -> None:
+    assert catalog.free_id("GFPGANv1.4") == "gfpganv1.4-2"  # the official file, case aside
+    assert catalog.free_id("CodeFormer") == "codeformer-2"
+    assert catalog.free_id("  Grand-père's  photo!  ") == "grand-p-re-s-photo"
+    assert catalog.free_id("mine", {"mine", "Mine-2"}) == "mine-3"
+    assert catalog.free_id("???") == "custom"
 
 
 def test_an_unsupported_file_is_not_added_as_custom(tmp_path: Path) -> None:

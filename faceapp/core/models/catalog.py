@@ -491,10 +491,11 @@ def free_id(name: str, taken_files: set[str] | None = None) -> str:
     if not base[0].isalnum():
         base = f"model-{base}"
     entries = catalog()
-    ids = {e.id for e in entries}
-    files = {Path(e.file_name).stem for e in entries} | (taken_files or set())
+    # Lower-cased: "gfpganv1.4.pth" and "GFPGANv1.4.pth" are one file on macOS and Windows.
+    taken = {e.id for e in entries} | {Path(e.file_name).stem.lower() for e in entries}
+    taken |= {name.lower() for name in taken_files or set()}
     candidate, number = base, 1
-    while candidate in ids or candidate in files:
+    while candidate in taken:
         number += 1
         candidate = f"{base}-{number}"
     return candidate
