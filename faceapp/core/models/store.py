@@ -369,7 +369,8 @@ def _check_reference(entry: CatalogEntry, digest: str, source: Path) -> None:
         raise ChecksumError(
             f"'{source.name}' is not the file of {entry.name} ({entry.id}): its SHA-256 is "
             f"{digest}, {expected} was expected. Nothing was imported. If it is a model of "
-            f"your own, import it as one: faceapp-cli models import '{source}' --custom"
+            "your own, import it as one: with Models… → Import a model file… in the window, "
+            "or with --custom instead of --as on the command line."
         )
 
 
