@@ -57,6 +57,14 @@ def test_an_unknown_library_still_gets_a_hint() -> None:
     assert lines == ["  libfoo.so.3: install the package of your system that provides this file."]
 
 
+def test_a_missing_plugin_file_says_to_reinstall(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(platform_check, "plugin_file", lambda platform: None)
+    [missing] = platform_check.missing_libraries("xcb")
+    assert platform_check.install_commands([missing]) == [
+        f"  {missing}: PySide6 is incomplete; reinstall faceapp."
+    ]
+
+
 def test_wayland_is_used_when_x11_cannot_start(
     desktop: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

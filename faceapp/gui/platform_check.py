@@ -69,8 +69,6 @@ INSTALLERS = (
     ("Arch", "sudo pacman -S"),
     ("openSUSE", "sudo zypper install"),
 )
-# Every library of the table that the xcb plugin needs: what scripts/setup.sh checks.
-XCB_LIBRARIES = tuple(name for name in PACKAGES if not name.startswith("libwayland"))
 
 
 @dataclass
@@ -303,7 +301,10 @@ def install_commands(libraries: list[str]) -> list[str]:
             packages = dict.fromkeys(PACKAGES[lib][column] for lib in known)
             lines.append(f"  {family + ':':<{width}} {command} {' '.join(packages)}")
     for lib in unknown:
-        lines.append(f"  {lib}: install the package of your system that provides this file.")
+        if lib.startswith("libq") and "plugin" in lib:
+            lines.append(f"  {lib}: PySide6 is incomplete; reinstall faceapp.")
+        else:
+            lines.append(f"  {lib}: install the package of your system that provides this file.")
     return lines
 
 
