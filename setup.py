@@ -5,17 +5,14 @@ Everything else is in pyproject.toml."""
 
 from setuptools import find_packages, setup
 
+RESOURCES = {  # package (a folder of resources/) -> the files it ships
+    "faceapp.resources": ["LICENSE-retinaface.txt", "faceapp.desktop"],
+    "faceapp.resources.icons": ["*.png", "*.svg", "*.ico"],
+    "faceapp.resources.weights": ["*.pth"],
+}
+
 setup(
-    packages=[*find_packages(include=["faceapp", "faceapp.*"]), "faceapp.resources"],
+    packages=[*find_packages(include=["faceapp", "faceapp.*"]), *RESOURCES],
     package_dir={"faceapp.resources": "resources"},
-    package_data={
-        "faceapp.resources": [
-            "LICENSE-retinaface.txt",
-            "faceapp.desktop",
-            "icons/*.png",
-            "icons/*.svg",
-            "icons/*.ico",
-            "weights/*.pth",
-        ]
-    },
+    package_data=RESOURCES,
 )
