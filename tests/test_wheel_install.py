@@ -62,6 +62,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+def _files(folder: Path) -> set[str]:
+    return {
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
 def _run(installed: Path, args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": str(installed), **env}
     return subprocess.run(
@@ -81,6 +89,8 @@ def test_the_installed_package_has_its_resources(installed: Path, tmp_path: Path
     assert resources == installed / "faceapp" / "resources"
     for name in SHIPPED:
         assert (resources / name).is_file(), name
+    # Every file of the repository's resources/ is in the wheel (a new one needs setup.py).
+    assert _files(resources) == _files(REPO / "resources")
     assert not (installed / "tests").exists() and not (installed / "resources").exists()
 
 
