@@ -37,9 +37,21 @@ def check_platform() -> list[str] | None:
         return ["-platform", verdict.platform] if verdict.platform else []
     message = platform_check.explain(verdict)
     print(message, file=sys.stderr)
+    _log_start_failure(message)
     if not all(c.unset for c in verdict.candidates):
         platform_check.notify("faceapp cannot open its window", message, verdict)
     return None
+
+
+def _log_start_failure(message: str) -> None:
+    """Started from a menu there is no terminal: keep the reason in the log file too."""
+    from faceapp.diagnostics import setup_logging
+
+    try:
+        setup_logging()
+    except OSError:
+        return
+    logging.getLogger("faceapp.gui").error("the window cannot open:\n%s", message)
 
 
 def _version() -> str:
