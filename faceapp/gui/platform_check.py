@@ -357,9 +357,11 @@ def _xmessage(text: str, verdict: Verdict | None) -> bool:
 def keep_opencv_out_of_qt(env: dict[str, str] | os._Environ[str] | None = None) -> list[str]:
     """Drop the Qt variables that the full opencv-python build points into its own Qt 5.
 
-    Its ``cv2`` sets QT_QPA_PLATFORM_PLUGIN_PATH (its Qt 5 xcb plugin) and QT_QPA_FONTDIR when
-    imported; PySide6's Qt 6 would look there first. Returns the names removed. Call it after
-    the last import that may load cv2 and before QApplication is made.
+    Its ``cv2`` sets QT_QPA_PLATFORM_PLUGIN_PATH (its Qt 5 xcb plugin) and QT_QPA_FONTDIR (a
+    folder its wheel does not have) when imported, and Qt looks there first. PySide6 6.12 skips
+    the Qt 5 plugin and goes on (checked on an X server), so this is a precaution: the app's Qt
+    gets its own plugins and fonts whatever the versions. Returns the names removed. Call it
+    after the last import that may load cv2 and before QApplication is made.
     """
     env = os.environ if env is None else env
     removed = []
