@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import traceback
@@ -20,7 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Restore faces in damaged, blurry or low-resolution photos.",
     )
     parser.add_argument("--version", action="version", version=f"faceapp {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show tracebacks on errors and warnings of the libraries faceapp uses (these are "
+        "always in the log file)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_detect(sub)
     _add_restore(sub)
@@ -123,6 +129,7 @@ def _quality(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _quiet_warnings(args.debug)
     try:
         if args.command == "detect":
             return run_detect(args)
@@ -134,6 +141,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Cancelled.", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _quiet_warnings(show: bool) -> None:
+    """Third-party warnings go to the log, not into the output (shown with --debug)."""
+    from faceapp.diagnostics import route_warnings, setup_logging
+
+    with contextlib.suppress(OSError):  # an unwritable log folder must not stop the command
+        setup_logging()
+    route_warnings(show)
 
 
 def run_detect(args) -> int:

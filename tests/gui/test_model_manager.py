@@ -343,3 +343,43 @@ def test_licence_question_names_licence_size_and_place(qtbot, tasks: ModelTasks)
     assert question == "Download CodeFormer (359 MB)?"
     assert "Licence: NTU S-Lab License 1.0 (non-commercial)\n" in details
     assert str(paths.models_dir() / "codeformer.pth") in details
+
+
+# ------------------------------------------------------------------------------ custom models
+
+
+@pytest.mark.shared
+def test_a_file_of_ones_own_is_added_as_custom_named_in_the_window(
+    qtbot, dialog: ModelManagerDialog, tasks: ModelTasks, golden_file: Callable[[str], Path]
+) -> None:
+    from faceapp.core.models import catalog
+    from faceapp.gui.controls_panel import ControlsPanel
+    from faceapp.gui.state import Controls
+
+    mine = golden_file("gfpgan_v1.4")  # a GFPGAN, but not the official (pinned) file
+    dialog.custom_name.setText("Grandma GFPGAN")
+    with qtbot.waitSignal(tasks.finished, timeout=WAIT) as finished:
+        dialog.choose_files = lambda: [str(mine)]
+        dialog.import_button.click()
+    assert finished.args[1] == "grandma-gfpgan"
+    entry = catalog.get_entry("grandma-gfpgan")
+    assert (entry.custom, entry.arch, entry.input_size) == (True, "GFPGAN", 512)
+    added = f"'{mine.name}' was added as Grandma GFPGAN (custom, GFPGAN)."
+    assert dialog.note_label.text() == added
+    assert dialog.custom_name.text() == ""
+
+    row = dialog.row("grandma-gfpgan")  # a new row, made when the catalog changed
+    titles = [label.text() for label in row.findChildren(type(dialog.note_label))]
+    assert "<b>Grandma GFPGAN (custom, GFPGAN)</b>" in titles
+    assert status(dialog, "grandma-gfpgan") == INSTALLED and row.remove_button.isVisible()
+
+    panel = ControlsPanel(Controls("grandma-gfpgan", 1.0, 0.5, 1, "lanczos"))
+    qtbot.addWidget(panel)
+    picker = [panel.model.itemText(i) for i in range(panel.model.count())]
+    assert picker[0] == "Grandma GFPGAN (custom, GFPGAN)"
+
+    with qtbot.waitSignal(tasks.modelsChanged, timeout=1000):
+        dialog.row("grandma-gfpgan").remove_button.click()
+    assert "grandma-gfpgan" not in dialog.rows
+    assert "grandma-gfpgan" not in {e.id for e in catalog.catalog()}
+    assert folder_names() == ["hashes.json"]

@@ -12,6 +12,10 @@ Built-in entries ship with the app. Users can add their own in ``config_dir()/ca
     sha256 = "..."            # optional
     licence = "..."
 
+A file that is a supported architecture but no catalog model's official file is imported as a
+custom model by the app itself (``store.import_model``): it appends a table like the one above
+with ``imported = true``, and removing the model removes that table again.
+
 SHA-256 values are pinned only where several independent sources agree on them; for the other
 models the hash of the first completed download is recorded and later files are checked
 against it (see model_store).
@@ -19,8 +23,11 @@ against it (see model_store).
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -88,6 +95,12 @@ class CatalogEntry:
     recommended: bool = False
     shipped: bool = False
     custom: bool = False  # from the user's catalog.toml
+    imported: bool = False  # written there by the app when it imported the file
+
+    @property
+    def display_name(self) -> str:
+        """The name in model lists: "NAME (custom, GFPGAN)" for the user's own models."""
+        return f"{self.name} (custom, {self.arch})" if self.custom else self.name
 
     @property
     def downloadable(self) -> bool:
@@ -429,6 +442,7 @@ _FIELD_TYPES: dict[str, type] = {
     "has_fidelity": bool,
     "description": str,
     "recommended": bool,
+    "imported": bool,
 }
 _REQUIRED = ("id", "purpose", "arch", "file_name")
 _NOT_SETTABLE = ("shipped", "sha256_source", "custom")
@@ -536,3 +550,106 @@ class _Context:
 
 
 _TYPE_NAMES = {str: "text", int: "integer", bool: "true/false", list: "list"}
+
+
+# ---------------------------------------------------------------------------------- imported
+
+_HEADER = "# faceapp's user catalog: models of your own (see faceapp/core/models/catalog.py).\n"
+_TABLE_START = re.compile(r"^[ \t]*\[\[[ \t]*model[ \t]*\]\]", re.MULTILINE)
+
+
+def free_id(name: str, taken_files: set[str] | None = None) -> str:
+    """An unused catalog id made from a model's name ("My GFPGAN v2" -> "my-gfpgan-v2")."""
+    base = re.sub(r"[^a-z0-9._+-]+", "-", name.lower()).strip("-._+")[:56] or "custom"
+    if not base[0].isalnum():
+        base = f"model-{base}"
+    entries = catalog()
+    # Lower-cased: "gfpganv1.4.pth" and "GFPGANv1.4.pth" are one file on macOS and Windows.
+    taken = {e.id for e in entries} | {Path(e.file_name).stem.lower() for e in entries}
+    taken |= {name.lower() for name in taken_files or set()}
+    candidate, number = base, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+def add_imported_entry(fields: dict[str, Any]) -> CatalogEntry:
+    """Append a ``[[model]]`` table to the user catalog (atomically, comments kept); the whole
+    file is validated before it is written. Returns the new entry."""
+    path = user_catalog_path()
+    text = path.read_text(encoding="utf-8") if path.is_file() else _HEADER
+    new_text = text.rstrip("\n") + "\n\n" + _table_text({**fields, "imported": True})
+    entries = _entries_of(new_text, path)
+    _write_atomically(path, new_text)
+    return next(entry for entry in entries if entry.id == fields["id"])
+
+
+def remove_imported_entry(model_id: str) -> bool:
+    """Remove the table the app wrote for ``model_id``; False when there is none (hand-written
+    entries are the user's: they stay)."""
+    path = user_catalog_path()
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8")
+    starts = [m.start() for m in _TABLE_START.finditer(text)]
+    chunks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    kept = [chunk for chunk in chunks if not _is_imported_table(chunk, model_id)]
+    if len(kept) == len(chunks):
+        return False
+    new_text = text[: starts[0]] + "".join(kept)
+    _entries_of(new_text, path)
+    _write_atomically(path, new_text)
+    return True
+
+
+def _is_imported_table(chunk: str, model_id: str) -> bool:
+    try:
+        [table] = tomllib.loads(chunk).get("model", [{}])
+    except (tomllib.TOMLDecodeError, ValueError):
+        return False
+    return table.get("id") == model_id and table.get("imported") is True
+
+
+def _entries_of(text: str, path: Path) -> list[CatalogEntry]:
+    """Parse and validate a user catalog's text (as load_user_entries would read it)."""
+    with tempfile.TemporaryDirectory() as folder:
+        check = Path(folder) / CATALOG_FILE
+        check.write_text(text, encoding="utf-8")
+        try:
+            return load_user_entries(check, list(BUILTIN_ENTRIES))
+        except CatalogError as error:
+            raise CatalogError(str(error).replace(str(check), str(path))) from error
+
+
+def _table_text(fields: dict[str, Any]) -> str:
+    lines = ["[[model]]"]
+    for key, value in fields.items():
+        lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to the catalog")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".catalog-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
