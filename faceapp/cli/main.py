@@ -48,7 +48,12 @@ def _add_restore(sub) -> None:
     model.add_argument("--model-file", type=Path, metavar="PATH", help="a face model file")
     p.add_argument("--strength", type=_unit, default=1.0, help="0..1 (default 1)")
     p.add_argument("--fidelity", type=_unit, default=0.5, help="CodeFormer 0..1 (default 0.5)")
-    p.add_argument("--faces", default="all", help="all, largest, center or indices like 0,2")
+    p.add_argument(
+        "--faces",
+        default="all",
+        help="all, auto (the faces that need it, by their quality estimate), largest, center "
+        "or indices like 0,2",
+    )
     p.add_argument("--aligned", action="store_true", help="inputs are aligned face crops")
     p.add_argument(
         "--mask",
@@ -112,7 +117,7 @@ def run_detect(args) -> int:
         if faces is None:
             failed += 1
             continue
-        report.append({"image": image, "faces": [f.to_dict() for f in faces]})
+        report.append({"image": image, "faces": [_face_entry(f, q) for f, q in faces]})
         if not args.json:
             _print_faces(image, faces)
     if args.json:
@@ -122,17 +127,45 @@ def run_detect(args) -> int:
 
 
 def _detect_one(engine, image: str):
-    from faceapp.core.photo.reading import read_photo
+    """[(face, its quality estimate)] for one photo."""
+    from faceapp.core.faces.quality import assess_face
+    from faceapp.core.photo.reading import read_photo, to_float
 
-    return engine.detector().detect(read_photo(image).pixels)
+    photo = read_photo(image)
+    warn_if_restored(image, photo)
+    faces = engine.detector().detect(photo.pixels)
+    pixels = to_float(photo.pixels)
+    return [(face, assess_face(pixels, face)) for face in faces]
+
+
+def _face_entry(face, quality) -> dict:
+    entry = face.to_dict()
+    entry["quality"] = round(quality.score, 3)
+    entry["quality_label"] = quality.label
+    entry["needs_restoring"] = quality.needs_restoring
+    return entry
 
 
 def _print_faces(image: str, faces) -> None:
     print(f"{image}: {len(faces)} face{'s' if len(faces) != 1 else ''}")
-    for f in faces:
+    for f, q in faces:
         x1, y1, x2, y2 = (round(v) for v in f.box)
         marks = " ".join(f"({x:.0f},{y:.0f})" for x, y in f.landmarks)
-        print(f"  #{f.index}  box {x1},{y1},{x2},{y2}  score {f.score:.3f}  landmarks {marks}")
+        print(
+            f"  #{f.index}  box {x1},{y1},{x2},{y2}  score {f.score:.3f}  "
+            f"quality {q.score:.2f} ({q.label})  landmarks {marks}"
+        )
+
+
+def warn_if_restored(image: str, photo) -> None:
+    """A photo faceapp already restored: restoring it again tends to look artificial."""
+    note = photo.restored_with
+    if note is not None:
+        print(
+            f"warning: {image}: already restored with {note}; restoring it again tends to "
+            "make faces look artificial",
+            file=sys.stderr,
+        )
 
 
 def run_restore(args, parser: argparse.ArgumentParser) -> int:
@@ -181,4 +214,3 @@ def _report(args, where: str, error: BaseException) -> None:
         traceback.print_exception(error)
     message = str(error) if isinstance(error, FaceappError | ValueError) else repr(error)
     print(f"error: {where}: {message}", file=sys.stderr)
-
