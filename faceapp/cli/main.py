@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     from faceapp.cli.models import add_models_parser
 
     add_models_parser(sub)
+    from faceapp.cli.evaluate import add_evaluate_parser
+
+    add_evaluate_parser(sub)
+    from faceapp.cli.compare import add_compare_parser
+
+    add_compare_parser(sub)
     return parser
 
 
@@ -53,6 +59,13 @@ def _add_restore(sub) -> None:
         default="all",
         help="all, auto (the faces that need it, by their quality estimate), largest, center "
         "or indices like 0,2",
+    )
+    p.add_argument(
+        "--face-settings",
+        metavar="SETTINGS",
+        help="per-face model, strength and fidelity over the global ones, by the numbers "
+        "detect prints: '0:model=codeformer,fidelity=0.7;2:strength=0.5' (model: an id or a "
+        'file), or a JSON file {"0": {"model": "codeformer", "fidelity": 0.7}}',
     )
     p.add_argument("--aligned", action="store_true", help="inputs are aligned face crops")
     p.add_argument(
@@ -97,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_detect(args)
         if args.command == "restore":
             return run_restore(args, parser)
+        if args.command == "evaluate":
+            return run_evaluate(args)
+        if args.command == "compare":
+            return run_compare(args)
         from faceapp.cli.models import run_models
 
         return run_models(args)
@@ -128,6 +145,7 @@ def run_detect(args) -> int:
 
 def _detect_one(engine, image: str):
     """[(face, its quality estimate)] for one photo."""
+    from faceapp.cli.notices import warn_if_restored
     from faceapp.core.faces.quality import assess_face
     from faceapp.core.photo.reading import read_photo, to_float
 
@@ -157,15 +175,16 @@ def _print_faces(image: str, faces) -> None:
         )
 
 
-def warn_if_restored(image: str, photo) -> None:
-    """A photo faceapp already restored: restoring it again tends to look artificial."""
-    note = photo.restored_with
-    if note is not None:
-        print(
-            f"warning: {image}: already restored with {note}; restoring it again tends to "
-            "make faces look artificial",
-            file=sys.stderr,
-        )
+def run_evaluate(args) -> int:
+    from faceapp.cli.evaluate import run_evaluate as evaluate
+
+    return EXIT_OK if _guard(args, args.restored, lambda: evaluate(args)) else EXIT_FAILED
+
+
+def run_compare(args) -> int:
+    from faceapp.cli.compare import run_compare as compare
+
+    return EXIT_OK if _guard(args, args.image, lambda: compare(args)) else EXIT_FAILED
 
 
 def run_restore(args, parser: argparse.ArgumentParser) -> int:
