@@ -82,6 +82,7 @@ def main(out: Path, dark: bool = False) -> None:
     window.after_show([PHOTO])
     wait_until(app, lambda: window.documents.current and window.documents.current.faces)
     shoot(app, out, "2-photo-with-faces", window)
+    window.faces.select_all()  # sharp faces start unselected
     window.restore_action.trigger()
     wait_until(app, lambda: window.progress.value() > 0)
     shoot(app, out, "3-restoring", window)
