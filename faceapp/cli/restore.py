@@ -59,20 +59,21 @@ class RestoreCommand:
         bar = ProgressBar(Path(image).name)
         try:
             if self.args.aligned:
-                out, faces = self._aligned(photo), []
+                out, faces, restored = self._aligned(photo), [], []
                 note = f"restored: {model_name(self.options.face_model)}"
             else:
                 result = restore_photo(
                     self.engine, photo, self.options, bar.update, keep_background=False
                 )
                 out, faces = result.photo, result.faces
+                restored = [r.face.index for r in result.restored]
                 note = restore_note(self.options, result.restored)
         finally:
             bar.close()
         target = self._target(Path(image), photo.source_format)
         save = replace(self.save, software=marker(note))
         written = save_photo(out, target, save, source=Path(image))
-        self._record(image, written, faces, time.perf_counter() - started)
+        self._record(image, written, faces, restored, time.perf_counter() - started)
         return written
 
     def _aligned(self, photo):
@@ -92,14 +93,13 @@ class RestoreCommand:
         fmt = resolve_format(self.save.format, source_format)
         return output_path_for(image, folder, fmt, self.save.overwrite)
 
-    def _record(self, image: str, written: Path, faces, seconds: float) -> None:
-        selected = [f.index for f in faces]
+    def _record(self, image: str, written: Path, faces, restored, seconds: float) -> None:
         self.summary.append(
             {
                 "input": image,
                 "output": str(written),
                 "faces": len(faces),
-                "restored": selected if self.options.faces == "all" else self.options.faces,
+                "restored": restored,
                 "seconds": round(seconds, 2),
             }
         )
