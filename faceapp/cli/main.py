@@ -147,13 +147,12 @@ def _detect_one(engine, image: str):
     """[(face, its quality estimate)] for one photo."""
     from faceapp.cli.notices import warn_if_restored
     from faceapp.core.faces.quality import assess_face
-    from faceapp.core.photo.reading import read_photo, to_float
+    from faceapp.core.photo.reading import read_photo
 
     photo = read_photo(image)
     warn_if_restored(image, photo)
     faces = engine.detector().detect(photo.pixels)
-    pixels = to_float(photo.pixels)
-    return [(face, assess_face(pixels, face)) for face in faces]
+    return [(face, assess_face(photo.pixels, face)) for face in faces]
 
 
 def _face_entry(face, quality) -> dict:

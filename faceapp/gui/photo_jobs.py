@@ -29,8 +29,7 @@ def detect_job(photo: Photo) -> JobFunction:
 
     def run(engine, progress, cancel) -> tuple[list[Face], list[FaceQuality]]:
         faces = engine.detector().detect(photo.pixels, cancel)
-        pixels = to_float(photo.pixels) if faces else None
-        return faces, [assess_face(pixels, f) for f in faces]
+        return faces, [assess_face(photo.pixels, f) for f in faces]
 
     return run
 

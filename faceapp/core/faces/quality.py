@@ -16,7 +16,7 @@ and tests/test_quality.py, which keeps the labelled sets).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -83,7 +83,9 @@ class FaceQuality:
 
 
 def assess_face(image: np.ndarray, face: Face) -> FaceQuality:
-    """The quality of one detected face in a float RGB image in [0, 1]."""
+    """The quality of one detected face in an RGB image: uint8/uint16, or float in [0, 1].
+    Only the face's surroundings are converted and measured, however large the photo."""
+    image, face = _surroundings(image, face)
     matrix = alignment_matrix(face.landmarks, ANALYSIS_SIZE)
     zoom = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))  # aligned px per photo px
     # Aligned at the face's own resolution: small faces are not upsampled (that would read as
@@ -94,6 +96,23 @@ def assess_face(image: np.ndarray, face: Face) -> FaceQuality:
         crop = cv2.resize(crop, (ANALYSIS_SIZE, ANALYSIS_SIZE), interpolation=cv2.INTER_AREA)
     blocks = blockiness(_grey(_box_region(image, face.box)))
     return _quality(crop, blocks, face.size)
+
+
+def _surroundings(image: np.ndarray, face: Face) -> tuple[np.ndarray, Face]:
+    """The face box grown by one face size each way (the aligned crop's extent), as float,
+    with its corner on the 8-pixel JPEG grid, and the face in its coordinates."""
+    h, w = image.shape[:2]
+    grow = max(face.width, face.height)
+    x0 = max(0, int(face.box[0] - grow) // 8 * 8)
+    y0 = max(0, int(face.box[1] - grow) // 8 * 8)
+    x1, y1 = min(w, int(face.box[2] + grow) + 1), min(h, int(face.box[3] + grow) + 1)
+    region = image[y0:y1, x0:x1, :3]
+    if region.dtype.kind in "ui":
+        region = region.astype(np.float32) / np.iinfo(region.dtype).max
+    else:
+        region = region.astype(np.float32, copy=False)
+    box = (face.box[0] - x0, face.box[1] - y0, face.box[2] - x0, face.box[3] - y0)
+    return region, replace(face, box=box, landmarks=face.landmarks - (x0, y0))
 
 
 def assess_crop(crop: np.ndarray) -> FaceQuality:
