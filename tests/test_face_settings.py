@@ -98,3 +98,15 @@ def test_the_export_uses_each_faces_model_and_strength(tmp_path: Path, golden_fi
         x0, y0, x1, y1 = (int(v) for v in restored.face.box)
         assert (diff[y0:y1, x0:x1].max() > 0.05) == changed
     assert np.array_equal(written.pixels, result.photo.pixels)
+
+
+def test_the_api_takes_the_same_settings(tmp_path: Path) -> None:
+    from faceapp.api import _per_face
+
+    model = tmp_path / "mine.pth"
+    model.write_bytes(b"")
+    expected = {0: FaceSettings(model, None, 0.7), 2: FaceSettings(None, 0.5, None)}
+    assert _per_face({0: {"model": str(model), "fidelity": 0.7}, 2: {"strength": 0.5}}) == expected
+    assert _per_face(f"0:model={model},fidelity=0.7;2:strength=0.5") == expected
+    with pytest.raises(ValueError, match="no-such-model"):
+        _per_face({0: {"model": "no-such-model"}})
