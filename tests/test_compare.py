@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import photo_path
+from models_testkit import install_my_codeformer
 
 from faceapp.cli import main
 from faceapp.core import pipeline
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.shared, pytest.mark.slow]
 @pytest.fixture
 def installed(golden_file) -> list[tuple[str, Path]]:
     model_store.import_model(golden_file("gpen_bfr_256"))
-    model_store.import_model(golden_file("codeformer"), as_id="my-codeformer")
+    install_my_codeformer(golden_file("codeformer"))
     return installed_face_models()
 
 

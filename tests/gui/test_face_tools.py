@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from models_testkit import install_my_codeformer
 from PySide6.QtCore import Qt
 
-from faceapp.core import paths, pipeline
+from faceapp.core import pipeline
 from faceapp.core.models import store as model_store
 from faceapp.core.photo.provenance import WARNING, marker
 from faceapp.core.photo.reading import read_photo
@@ -24,13 +25,7 @@ pytestmark = pytest.mark.shared
 def models(golden_file, window) -> None:  # noqa: F811
     """GPEN-256 and a CodeFormer (with its fidelity control) installed as a user would."""
     model_store.import_model(golden_file("gpen_bfr_256"))
-    catalog_toml = paths.config_dir() / "catalog.toml"
-    catalog_toml.parent.mkdir(parents=True, exist_ok=True)
-    catalog_toml.write_text(
-        '[[model]]\nid = "my-codeformer"\npurpose = "face"\narch = "CodeFormer"\n'
-        'input_size = 512\nfile_name = "my_codeformer.pth"\nhas_fidelity = true\n'
-    )
-    model_store.import_model(golden_file("codeformer"), as_id="my-codeformer")
+    install_my_codeformer(golden_file("codeformer"))
     window.model_tasks.modelsChanged.emit()
     window.controls.set("model_id", "gpen-bfr-256")
 
