@@ -26,7 +26,7 @@ from faceapp.core.faces.selection import SMALL_FACE_PX, Face
 
 ANALYSIS_SIZE = 256  # aligned side the measurements are made at (faces smaller stay smaller)
 MIN_ANALYSIS_SIZE = 48
-MAX_NATIVE_SIZE = 1024  # bigger faces are aligned at this size, then averaged down
+MAX_NATIVE_SIZE = 512  # bigger faces are aligned at this size, then averaged down
 SHARP_SCORE = 0.5  # at or above: "sharp", left alone by default
 SOFT_SCORE = 0.25  # at or above: "slightly soft"; below: "blurry"
 # log(finest band / middle band energy) mapped linearly onto [0, 1] between these two.
@@ -99,10 +99,10 @@ def assess_face(image: np.ndarray, face: Face) -> FaceQuality:
 
 
 def _surroundings(image: np.ndarray, face: Face) -> tuple[np.ndarray, Face]:
-    """The face box grown by one face size each way (the aligned crop's extent), as float,
+    """The face box grown by half a face each way (more than the part measured), as float,
     with its corner on the 8-pixel JPEG grid, and the face in its coordinates."""
     h, w = image.shape[:2]
-    grow = max(face.width, face.height)
+    grow = max(face.width, face.height) / 2
     x0 = max(0, int(face.box[0] - grow) // 8 * 8)
     y0 = max(0, int(face.box[1] - grow) // 8 * 8)
     x1, y1 = min(w, int(face.box[2] + grow) + 1), min(h, int(face.box[3] + grow) + 1)
