@@ -72,6 +72,15 @@ class FaceTools(QObject):
             self._rebuild_preview(doc)
         doc.changed.emit()
 
+    def set_face_model(self, doc: PhotoDoc, index: int, model_id: str | None) -> None:
+        """This face's own model (None: the global one); it takes effect on Restore."""
+        old = doc.choices.get(index, FaceChoice())
+        if old.model_id == model_id:
+            return
+        doc.choices[index] = FaceChoice(model_id, old.strength, None)
+        doc.chosen.pop(index, None)  # a result picked in Compare was for another model
+        doc.changed.emit()
+
     def set_face_strength(self, doc: PhotoDoc, index: int, strength: float | None) -> None:
         """This face's own strength (None: the global one); re-blends only this face."""
         old = doc.choices.get(index, FaceChoice())

@@ -159,3 +159,26 @@ def test_a_photo_faceapp_restored_says_so(qtbot, window, tmp_path):  # noqa: F81
     wait_ready(qtbot, window, 2)
     window.documents.set_current(window.documents.docs[1])
     assert not window.face_box.notice.isVisibleTo(window)
+
+
+def test_a_face_can_have_its_own_model(qtbot, window, tmp_path, models):  # noqa: F811
+    from faceapp.gui import photo_jobs
+    from faceapp.gui.face_choices import core_settings, recipe_part
+
+    doc = open_couple(qtbot, window, tmp_path)
+    window.faces.list.setCurrentRow(1)
+    combo = window.face_box.model
+    assert combo.itemData(0) is None  # "Same as all faces" first
+    row = combo.findData("my-codeformer")
+    combo.setCurrentIndex(row)
+    combo.activated.emit(row)
+    assert doc.choices[1] == FaceChoice("my-codeformer", None, None)
+    assert "my-codeformer" in window.faces.list.item(1).text()
+    recipe = window.controls.recipe(doc.included_faces(), recipe_part(doc.choices))
+    options = photo_jobs.options_for(recipe, 1.0, core_settings(doc.choices))
+    assert options.settings_for(1).model == model_store.installed_path("my-codeformer")
+    assert options.settings_for(0).model == model_store.installed_path("gpen-bfr-256")
+    window.faces.list.setCurrentRow(0)
+    assert combo.currentData() is None
+    window.faces.list.setCurrentRow(1)
+    assert combo.currentData() == "my-codeformer"
