@@ -15,6 +15,7 @@ import torch
 
 from faceapp.core.background import lanczos, upscale_with_model
 from faceapp.core.errors import FaceappError
+from faceapp.core.face_settings import FaceSettings, PerFace, model_name
 from faceapp.core.face_skills import (
     colour_aligned_face,
     colour_faces,
@@ -25,6 +26,7 @@ from faceapp.core.faces.alignment import alignment_matrix, warp_face
 from faceapp.core.faces.colouring import keep_luminance, luma
 from faceapp.core.faces.parsing import parsing_mask
 from faceapp.core.faces.paste import FacePatch, paste_faces
+from faceapp.core.faces.quality import assess_face
 from faceapp.core.faces.selection import Face, FaceSelection, select_faces
 from faceapp.core.models.loading import FaceModel
 from faceapp.core.photo.reading import Photo, from_float, to_float
@@ -48,6 +50,7 @@ class RestoreOptions:
     face_colour_model: Path | None = None  # GPEN-Colorization: colour every face
     face_complete_model: Path | None = None  # GPEN-Inpainting: complete faces under `damage`
     damage: np.ndarray | None = field(default=None, compare=False, repr=False)  # H x W, >0
+    per_face: PerFace = field(default_factory=dict)  # face index -> its own settings
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0 or not 0.0 <= self.fidelity <= 1.0:
@@ -63,12 +66,18 @@ class RestoreOptions:
         if self.face_complete_model is not None and self.damage is None:
             raise ValueError("Completing faces needs a damage mask (white = damaged).")
 
+    def settings_for(self, index: int) -> FaceSettings:
+        """The model, strength and fidelity face `index` is restored with."""
+        base = FaceSettings(self.face_model, self.strength, self.fidelity)
+        return self.per_face.get(index, base).over(base)
+
 
 @dataclass
 class RestoredFace:
     face: Face
     patch: FacePatch  # network output in aligned space + the alignment
     crop: np.ndarray = field(repr=False)  # the aligned input, for before/after views
+    strength: float | None = None  # its own strength; None: the photo's
 
 
 @dataclass
@@ -118,14 +127,9 @@ def restore_photo(
     if options.face_complete_model is not None:
         model = engine.face_model(options.face_complete_model)
         complete_faces(engine, model, image, faces, options.damage, cancel=cancel)
-    chosen = select_faces(faces, options.faces, photo.size)
-    restored: list[RestoredFace] = []
-    if options.face_model is not None and chosen:
-        model = engine.face_model(options.face_model)
-        report = _face_reporter(stages, len(chosen))
-        restored = restore_faces(
-            engine, model, image, chosen, options.fidelity, report, cancel, options.mask
-        )
+    chosen = select_faces(faces, options.faces, photo.size, needs_restoring_in(image))
+    report = _face_reporter(stages, len(chosen))
+    restored = restore_chosen(engine, image, chosen, options, report, cancel)
     cancel.raise_if_cancelled()
     stages.report("background", 0, "Upscaling the background")
     background = upscale_background(engine, image, options, stages, cancel, keep_background)
@@ -160,11 +164,52 @@ def scaled_faces(faces: list[Face], scale: int) -> list[Face]:
     return [replace(f, landmarks=np.asarray(f.landmarks) * scale + shift) for f in faces]
 
 
+def needs_restoring_in(image: np.ndarray):
+    """The predicate `--faces auto` selects with: the face's quality estimate."""
+    return lambda face: assess_face(image, face).needs_restoring
+
+
 def _face_reporter(stages: _Stages, count: int):
     def report(done: int) -> None:
         stages.report("restore", done / count, f"Restoring face {min(done + 1, count)} of {count}")
 
     return report
+
+
+def restore_chosen(
+    engine: Engine,
+    image: np.ndarray,
+    faces: list[Face],
+    options: RestoreOptions,
+    on_face=None,
+    cancel: CancelToken | None = None,
+) -> list[RestoredFace]:
+    """Each face with its own settings (RestoreOptions.settings_for), one model at a time so
+    that each is loaded once; the results keep the faces' order. Faces without a model (no
+    global model and none of their own) are left as they are."""
+    groups: dict[tuple[Path, float], list[int]] = {}
+    for position, face in enumerate(faces):
+        own = options.settings_for(face.index)
+        if own.model is not None:
+            groups.setdefault((own.model, own.fidelity), []).append(position)
+    done: dict[int, RestoredFace] = {}
+    for (path, fidelity), positions in groups.items():
+        model = engine.face_model(path)
+        start = len(done)
+        report = (lambda i, start=start: on_face(start + i)) if on_face else None
+        group = [faces[p] for p in positions]
+        results = restore_faces(engine, model, image, group, fidelity, report, cancel, options.mask)
+        for position, result in zip(positions, results, strict=True):
+            own = options.per_face.get(faces[position].index)
+            done[position] = replace(result, strength=own.strength if own else None)
+    return [done[p] for p in sorted(done)]
+
+
+def restore_note(options: RestoreOptions, restored: list[RestoredFace]) -> str:
+    """What the "already restored" marker says: the models used (see photo.provenance)."""
+    models = {options.settings_for(r.face.index).model for r in restored}
+    names = sorted(model_name(m) for m in models)
+    return f"restored: {', '.join(names)}" if names else "no face restored"
 
 
 def restore_faces(
@@ -233,9 +278,11 @@ def compose(
     copy: bool = True,
 ) -> np.ndarray:
     """Paste the restored faces onto a copy of the (upscaled) background (onto the background
-    itself with copy=False). Cheap: no network."""
+    itself with copy=False), each at its own strength when it has one. Cheap: no network."""
     canvas = background.copy() if copy else background
-    return paste_faces(canvas, [r.patch for r in restored], strength, scale)
+    for r in restored:
+        paste_faces(canvas, [r.patch], strength if r.strength is None else r.strength, scale)
+    return canvas
 
 
 def finish_photo(photo: Photo, image: np.ndarray, scale: int) -> Photo:

@@ -51,6 +51,13 @@ class Photo:
         """(width, height)"""
         return self.pixels.shape[1], self.pixels.shape[0]
 
+    @property
+    def restored_with(self) -> str | None:
+        """faceapp's marker when faceapp already restored this photo (see provenance)."""
+        from faceapp.core.photo.provenance import restored_note
+
+        return restored_note(self)
+
 
 # --- float conversion --------------------------------------------------------------------------
 
