@@ -21,7 +21,7 @@ from conftest import load_golden, require_shared
 from faceapp.core.colour import colorize
 from faceapp.core.errors import UnsafeModelError, UnsupportedModelError
 from faceapp.core.models.loading import (
-    COLORIZE,
+    COLOUR,
     INPAINT,
     identify_model_file,
     load_colorize_model,
@@ -212,7 +212,7 @@ def _check_network(model, name: str, meta: dict) -> None:
 def test_ddcolor_tiny_network_matches_golden(tiny_model, tiny_file: tuple[Path, dict]) -> None:
     assert (tiny_model.arch, tiny_model.encoder) == ("DDColor", "convnext-t")
     info = identify_model_file(tiny_file[0])
-    assert (info.purpose, info.arch) == (COLORIZE, "DDColor-tiny")
+    assert (info.purpose, info.arch) == (COLOUR, "DDColor-tiny")
     _check_network(tiny_model, "ddcolor_paper_tiny", tiny_file[1])
 
 
