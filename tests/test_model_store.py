@@ -245,18 +245,21 @@ def test_import_repair_and_colour_models(monkeypatch: pytest.MonkeyPatch, tmp_pa
     torch.save({"state_dict": {f"generator.{k}": v for k, v in sd.items()}, "epoch": 3}, lama)
     tiny = tmp_path / "ddcolor_paper_tiny.pth"
     torch.save({"params": load_golden("ddcolor_paper_tiny")[0]}, tiny)
-    # The golden files are not the official ones: the pinned hashes refuse them...
-    with pytest.raises(ModelImportError, match="not the official file of lama-big"):
-        model_store.import_model(lama)
-    # ... a large DDColor entry does not take a tiny file ...
+    # A large DDColor entry does not take a tiny file.
     with pytest.raises(ModelImportError, match="DDColor-tiny colorization model"):
         model_store.import_model(tiny, as_id="ddcolor-artistic")
-    # ... and with their hashes pinned, they are matched and stored under the catalog's names.
+    # With their hashes pinned, they are matched and stored under the catalog's names...
     patch_entry(monkeypatch, "lama-big", sha256=sha256_file(lama))
     patch_entry(monkeypatch, "ddcolor-paper-tiny", sha256=sha256_file(tiny))
     assert model_store.import_model(lama)[1].name == "big-lama.ckpt"
     assert model_store.import_model(tiny)[1].name == "ddcolor_paper_tiny.pth"
     assert models_folder_names() == ["big-lama.ckpt", "ddcolor_paper_tiny.pth"]
+    # ... and one that is no official file becomes the user's own model of that kind.
+    model_store.remove("lama-big")
+    patch_entry(monkeypatch, "lama-big", sha256=WRONG_SHA)
+    entry, dest = model_store.import_model(lama)
+    assert entry.custom and (entry.purpose, entry.arch) == (catalog.INPAINT, "LaMa")
+    assert model_store.require_model(entry.id) == dest
 
 
 @pytest.mark.shared

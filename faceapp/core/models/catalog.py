@@ -510,7 +510,7 @@ def user_catalog_path() -> Path:
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,63}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _RESERVED_FILES = {"hashes.json"}
-_USER_PURPOSES = (FACE, BACKGROUND)
+_USER_PURPOSES = (FACE, BACKGROUND, INPAINT, COLOUR)
 _FIELD_TYPES: dict[str, type] = {
     "id": str,
     "name": str,
@@ -603,6 +603,8 @@ class _Context:
             raise self.fail("purpose", f"must be one of {', '.join(_USER_PURPOSES)}")
         if purpose == FACE and fields["arch"] not in FACE_ARCHS:
             raise self.fail("arch", f"must be one of {', '.join(FACE_ARCHS)} for a face model")
+        if purpose not in (FACE, BACKGROUND):
+            return  # inpainting and colour models work at any size
         needed = "input_size" if purpose == FACE else "scale"
         if fields.get(needed, 0) <= 0:
             raise self.fail(needed, f"must be a positive number for a {purpose} model")

@@ -363,7 +363,7 @@ def _install_custom(copy: Path, info: ModelFileInfo, name: str) -> tuple[Catalog
     if info.purpose == FACE:
         fields["input_size"] = info.input_size
         fields["has_fidelity"] = info.arch == "CodeFormer"
-    else:
+    elif info.purpose == BACKGROUND:
         fields["scale"] = info.scale
     os.replace(copy, dest)
     try:
