@@ -141,7 +141,6 @@ def _colour_choice(colorize: bool, model_id: str | None, model_file) -> Path | s
 
 def _repair_fields(repair, method: str, model_file) -> dict:
     from faceapp.core.models.store import require_model
-    from faceapp.core.repair.step import read_mask
 
     if method not in ("opencv", "lama"):
         raise ValueError("The repair model must be 'opencv' or 'lama'.")

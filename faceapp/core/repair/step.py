@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
-import cv2
 import numpy as np
 
-from faceapp.core.errors import FaceappError
 from faceapp.core.faces.selection import Face
 from faceapp.core.progress import CancelToken
 from faceapp.core.repair.inpaint import clear_boxes
@@ -29,11 +26,3 @@ def propose_mask(
     """
     mask = find_scratches(pixels, cancel=cancel)
     return clear_boxes(mask, [face.box for face in faces])
-
-
-def read_mask(path: str | Path) -> np.ndarray:
-    """A damage mask painted elsewhere: any image, white (non-zero) = damage."""
-    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise FaceappError(f"Cannot read the damage mask '{path}' (not an image?).")
-    return mask
