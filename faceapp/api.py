@@ -53,7 +53,6 @@ def restore(
     aligned: bool = False,
     face_colorize: str | os.PathLike | None = None,
     face_complete: str | os.PathLike | None = None,
-    damage: str | os.PathLike | np.ndarray | None = None,
     repair: str | os.PathLike | np.ndarray = "none",
     repair_model: str = "opencv",
     repair_model_file: str | os.PathLike | None = None,
@@ -73,8 +72,8 @@ def restore(
     {0: {"model": "codeformer", "fidelity": 0.7}, 2: {"strength": 0.5}}, or the CLI's text
     "0:model=codeformer,fidelity=0.7;2:strength=0.5", or a JSON file's path.
     `face_colorize` / `face_complete`: "gpen" (the catalog's GPEN-Colorization / -Inpainting
-    1024) or a model file; completion needs `damage`, a mask of the photo's size (white or
-    True = damaged). faces="none" restores no face while those steps run.
+    1024) or a model file; completion fills the faces' part of the `repair` mask (below).
+    faces="none" restores no face while those steps run.
     `repair`: "none", "auto" (find scratches and dust) or a damage mask (a path or an array,
     non-zero = damage), filled with `repair_model` "opencv" (built in) or "lama" (or
     `repair_model_file`). `colorize=True` colours the whole photo with DDColor
@@ -95,7 +94,6 @@ def restore(
         background_model=bg_path,
         face_colour_model=_gpen_skill_file(face_colorize, "gpen-colorization-1024"),
         face_complete_model=_gpen_skill_file(face_complete, "gpen-inpainting-1024"),
-        damage=_damage_mask(damage),
         per_face=_per_face(face_settings),
         **old_photo_options(
             repair,
@@ -198,12 +196,6 @@ def _gpen_skill_file(choice: str | os.PathLike | None, model_id: str) -> Path | 
     if str(choice) == "gpen":
         return resolve_model_file(model_id, None, default=False)
     return Path(choice)
-
-
-def _damage_mask(damage: str | os.PathLike | np.ndarray | None) -> np.ndarray | None:
-    if damage is None or isinstance(damage, np.ndarray):
-        return None if damage is None else np.asarray(damage).astype(bool)
-    return read_mask(damage)
 
 
 def resolve_face_model(text: str) -> Path:

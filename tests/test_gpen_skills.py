@@ -159,7 +159,7 @@ def test_cli_completes_the_white_strokes_and_nothing_else(tmp_path, gpen_1024) -
     hole[400:440, 200:820] = 255  # a scratch across the eyes
     Image.fromarray(hole).save(mask_file)
     args = ["restore", str(source), "--aligned", "--faces", "none", "--face-complete", "gpen"]
-    assert main([*args, "--damage", str(mask_file), "--output", str(out)]) == 0
+    assert main([*args, "--repair", str(mask_file), "--output", str(out)]) == 0
     result = np.asarray(Image.open(out)).astype(np.float64)
     damaged = hole > 0
     np.testing.assert_array_equal(result[~damaged], pixels[~damaged])
@@ -192,10 +192,17 @@ def test_a_damage_mask_of_another_size_is_refused_clearly(tmp_path) -> None:
     from faceapp.core.errors import FaceappError
 
     photo = np.zeros((64, 80, 3), np.uint8)
-    with pytest.raises(FaceappError, match="damage mask is 40 × 30 but the photo is 80 × 64"):
+    with pytest.raises(FaceappError, match="damage mask is 40 × 30 pixels but the photo is 80"):
         faceapp.restore(
             photo,
             faces="none",
             face_complete=tmp_path / "never-loaded.pth",
-            damage=np.ones((30, 40), bool),
+            repair=np.ones((30, 40), bool),
         )
+
+
+def test_completing_faces_needs_to_know_where_the_damage_is(tmp_path) -> None:
+    import faceapp
+
+    with pytest.raises(ValueError, match="Completing faces needs to know where the damage is"):
+        faceapp.restore(np.zeros((8, 8, 3), np.uint8), faces="none", face_complete=tmp_path)

@@ -84,7 +84,6 @@ def _add_restore(sub) -> None:
         help="how faces are blended in: auto follows each face's outline when a face parser "
         "(parsenet or bisenet) is installed, else a soft oval; oval always uses the oval",
     )
-    _add_face_skills(p)
     p.add_argument("--upscale", type=int, default=1, choices=(1, 2, 3, 4))
     bg = p.add_mutually_exclusive_group()
     bg.add_argument("--bg", choices=("lanczos", "none"), default=None)
@@ -99,41 +98,6 @@ def _add_restore(sub) -> None:
     from faceapp.cli.oldphotos import add_old_photo_arguments
 
     add_old_photo_arguments(p)
-
-
-def _add_face_skills(p: argparse.ArgumentParser) -> None:
-    colour = p.add_mutually_exclusive_group()
-    colour.add_argument(
-        "--face-colorize",
-        choices=("gpen",),
-        help="colour the faces with GPEN-Colorization (model gpen-colorization-1024); the "
-        "photo's own light and detail are kept",
-    )
-    colour.add_argument(
-        "--face-colorize-file",
-        type=Path,
-        metavar="PATH",
-        help="a GPEN-Colorization file to colour the faces with",
-    )
-    complete = p.add_mutually_exclusive_group()
-    complete.add_argument(
-        "--face-complete",
-        choices=("gpen",),
-        help="complete the damaged parts of faces with GPEN-Inpainting (model "
-        "gpen-inpainting-1024) before restoring them; needs --damage",
-    )
-    complete.add_argument(
-        "--face-complete-file",
-        type=Path,
-        metavar="PATH",
-        help="a GPEN-Inpainting file to complete faces with",
-    )
-    p.add_argument(
-        "--damage",
-        type=Path,
-        metavar="MASK.png",
-        help="where the photo is damaged: an image of the photo's size, white = damaged",
-    )
 
 
 def _unit(text: str) -> float:

@@ -45,6 +45,30 @@ def add_old_photo_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="the square the colour network works at, a multiple of 32 (default 512)",
     )
+    _add_face_skills(group)
+
+
+def _add_face_skills(group) -> None:
+    colour = group.add_mutually_exclusive_group()
+    colour.add_argument(
+        "--face-colorize",
+        choices=("gpen",),
+        help="colour the faces with GPEN-Colorization (model gpen-colorization-1024), over "
+        "--colorize's colour when both are given; the photo's own light and detail are kept",
+    )
+    colour.add_argument(
+        "--face-colorize-file", type=Path, metavar="PATH", help="a GPEN-Colorization file"
+    )
+    complete = group.add_mutually_exclusive_group()
+    complete.add_argument(
+        "--face-complete",
+        choices=("gpen",),
+        help="complete the damaged parts of faces with GPEN-Inpainting (model "
+        "gpen-inpainting-1024) before restoring them: where the --repair mask says",
+    )
+    complete.add_argument(
+        "--face-complete-file", type=Path, metavar="PATH", help="a GPEN-Inpainting file"
+    )
 
 
 def old_photo_fields(args: argparse.Namespace) -> dict:

@@ -14,7 +14,7 @@ from faceapp.core.errors import ImageWriteError
 from faceapp.core.face_settings import model_name, parse_face_settings
 from faceapp.core.faces.selection import parse_selection
 from faceapp.core.photo.provenance import marker
-from faceapp.core.photo.reading import read_mask, read_photo
+from faceapp.core.photo.reading import read_photo
 from faceapp.core.photo.writing import SaveOptions, output_path_for, resolve_format, save_photo
 from faceapp.core.pipeline import RestoreOptions, restore_aligned, restore_note, restore_photo
 
@@ -62,7 +62,6 @@ class RestoreCommand:
             mask=args.mask,
             face_colour_model=colour_path,
             face_complete_model=complete_path,
-            damage=read_mask(args.damage) if args.damage else None,
             per_face=per_face,
             **old_photo_fields(args),
         )

@@ -58,8 +58,7 @@ class RestoreOptions:
     background_model: Path | None = None
     mask: str = "auto"  # "auto" or "oval", see MASKS
     face_colour_model: Path | None = None  # GPEN-Colorization: colour every face
-    face_complete_model: Path | None = None  # GPEN-Inpainting: complete faces under `damage`
-    damage: np.ndarray | None = field(default=None, compare=False, repr=False)  # H x W, >0
+    face_complete_model: Path | None = None  # GPEN-Inpainting: complete faces under the repair
     per_face: PerFace = field(default_factory=dict)  # face index -> its own settings
     repair: str = "none"  # "none", "auto" (the proposed mask) or "mask" (repair_mask)
     repair_mask: np.ndarray | None = field(default=None, compare=False, repr=False)
@@ -89,8 +88,11 @@ class RestoreOptions:
             raise ValueError("A background model file is needed.")
         if self.mask not in MASKS:
             raise ValueError("The blending mask must be 'auto' or 'oval'.")
-        if self.face_complete_model is not None and self.damage is None:
-            raise ValueError("Completing faces needs a damage mask (white = damaged).")
+        if self.face_complete_model is not None and self.repair == "none":
+            raise ValueError(
+                "Completing faces needs to know where the damage is: a damage mask "
+                "(white = damaged) or the automatic repair."
+            )
 
     def settings_for(self, index: int) -> FaceSettings:
         """The model, strength and fidelity face `index` is restored with."""
@@ -151,11 +153,10 @@ def restore_photo(
         stages.report("detect", 0, "Finding faces")
         faces = engine.detector().detect(photo.pixels, cancel)
     if options.repair != "none":
-        image = repair_damage(engine, image, photo, options, faces, stages, cancel)
-    _check_damage(options.damage, photo.size)
-    if options.face_complete_model is not None:
-        model = engine.face_model(options.face_complete_model)
-        complete_faces(engine, model, image, faces, options.damage, cancel=cancel)
+        image, damage = repair_damage(engine, image, photo, options, faces, stages, cancel)
+        if options.face_complete_model is not None:
+            model = engine.face_model(options.face_complete_model)
+            complete_faces(engine, model, image, faces, damage, cancel=cancel)
     chosen = select_faces(faces, options.faces, photo.size, needs_restoring_in(image))
     report = _face_reporter(stages, len(chosen))
     restored = restore_chosen(engine, image, chosen, options, report, cancel)
@@ -166,16 +167,16 @@ def restore_photo(
     cancel.raise_if_cancelled()
     stages.report("paste", 0, "Blending the faces in")
     out = compose(background, restored, options.strength, options.upscale, keep_background)
-    if options.face_colour_model is not None:
-        stages.report("paste", 0.5, "Colouring the faces")
-        model = engine.face_model(options.face_colour_model)
-        colour_faces(engine, model, out, scaled_faces(faces, options.upscale), cancel=cancel)
-        photo = replace(photo, grayscale=False)
     colour = None
     if options.colorize_model is not None:
         stages.report("colour", 0, "Bringing back colour")
         colour = predict_colour(engine, out, options)
         out = recolour(out, colour, options.color_strength, in_place=True)
+        photo = replace(photo, grayscale=False)
+    if options.face_colour_model is not None:  # over the picture's colour: faces by GPEN
+        stages.report("paste", 0.5, "Colouring the faces")
+        model = engine.face_model(options.face_colour_model)
+        colour_faces(engine, model, out, scaled_faces(faces, options.upscale), cancel=cancel)
         photo = replace(photo, grayscale=False)
     stages.report("paste", 1, "Done")
     kept = background if keep_background else None
@@ -201,7 +202,8 @@ def repair_damage(
     stages: _Stages,
     cancel: CancelToken,
 ) -> np.ndarray:
-    """The image with its damage filled: the given mask, or the proposed one (faces left out)."""
+    """The image with its damage filled, and the damage mask: the given one, or the proposed
+    one (faces left out)."""
     stages.report("repair", 0, "Finding scratches and dust")
     if options.repair == "auto":
         mask = propose_mask(photo.pixels, faces, cancel)
@@ -212,7 +214,8 @@ def repair_damage(
     def on_cell(done: int, total: int) -> None:
         stages.report("repair", done / max(total, 1), f"Repairing damage ({done}/{total})")
 
-    return inpaint.repair(image, mask, inpainter, on_cell, cancel)
+    mask = inpaint.fit_mask(mask, image.shape[:2])
+    return inpaint.repair(image, mask, inpainter, on_cell, cancel), mask
 
 
 def predict_colour(engine: Engine, image: np.ndarray, options: RestoreOptions) -> ColourPrediction:
@@ -227,15 +230,6 @@ def recolour(
     """The picture's own lightness with the predicted colour at `strength`. No network."""
     out = image if in_place else None
     return np.clip(colorize.apply(colour, image, strength, rgb=True, out=out), 0.0, 1.0, out=out)
-
-
-def _check_damage(damage: np.ndarray | None, size: tuple[int, int]) -> None:
-    if damage is not None and damage.shape[:2] != (size[1], size[0]):
-        h, w = damage.shape[:2]
-        raise FaceappError(
-            f"The damage mask is {w} × {h} but the photo is {size[0]} × {size[1]}: "
-            "a mask must have the photo's size."
-        )
 
 
 def scaled_faces(faces: list[Face], scale: int) -> list[Face]:
@@ -400,16 +394,18 @@ def restore_aligned(
 ) -> Photo:
     """An already aligned face crop: no detection, no paste-back; the output is the restored
     crop at the model's size (or the crop's own size for size-agnostic models). `options`
-    adds GPEN's completion (`damage` in the crop's pixels) and colouring; with no restoration
-    model (or faces "none") only those run, at the crop's size."""
+    adds GPEN's completion (where `repair_mask`, in the crop's pixels, says) and colouring;
+    with no restoration model (or faces "none") only those run, at the crop's size."""
     options = options or RestoreOptions()
     image = to_float(photo.pixels)
     h, w = image.shape[:2]
     if h != w:
         raise FaceappError(f"An aligned face must be square; this image is {w} × {h}.")
-    _check_damage(options.damage, (w, h))
     if options.face_complete_model is not None:
-        image = _complete_aligned(engine, options.face_complete_model, image, options.damage)
+        if options.repair != "mask":
+            raise FaceappError("An aligned face is completed where a damage mask says.")
+        damage = inpaint.fit_mask(options.repair_mask, (h, w))
+        image = _complete_aligned(engine, options.face_complete_model, image, damage)
     if model_path is not None and options.faces != "none":
         image = _restore_aligned(engine, model_path, image, strength, fidelity)
     if options.face_colour_model is not None:
