@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FACEAPP_SHARED_DIR", REPO.parent / "shared"))
 GOLDEN = SHARED / "golden"
 # How the official downloads wrap their state dicts (RECIPE.md, "Real-checkpoint wrappers").
-WRAPPERS = {"gfpgan_v1.4": "params_ema", "codeformer": "params_ema"}
+WRAPPERS = {"gfpgan_v1.4": "params_ema", "codeformer": "params_ema", "ddcolor_paper_tiny": "params"}
 
 
 def golden_state_dict(name: str) -> dict[str, torch.Tensor]:

@@ -103,10 +103,11 @@ def child(photo: Path, weights: Path, out: Path, upscale: int, trace: bool) -> N
     print(json.dumps(report))
 
 
-def in_subprocess(call: str, *args: str, home: str) -> str:
-    """`call` (an expression over `args`, a list of str) in a fresh Python; its stdout.
-    faceapp's user folders point into `home`: no installed model of the user's is used."""
-    code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from benchmarks.memory import *; "
+def in_subprocess(call: str, *args: str, home: str, module: str = "benchmarks.memory") -> str:
+    """`call` (an expression over `args`, a list of str, and the names of `module`) in a fresh
+    Python; its stdout. faceapp's user folders point into `home`: no installed model of the
+    user's is used."""
+    code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from {module} import *; "
     code += f"args = sys.argv[1:]; {call}"
     env = {**os.environ, "PYTHONWARNINGS": "ignore", **user_dirs_env(Path(home))}
     done = subprocess.run(

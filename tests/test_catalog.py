@@ -27,6 +27,11 @@ from faceapp.core.models.catalog import (
 ENTRIES = catalog.BUILTIN_ENTRIES
 BY_ID = {entry.id: entry for entry in ENTRIES}
 EXPECTED_IDS = {
+    "lama-big",
+    "ddcolor-paper-tiny",
+    "ddcolor-paper",
+    "ddcolor-modelscope",
+    "ddcolor-artistic",
     "gfpgan-1.3",
     "gfpgan-1.4",
     "codeformer",
@@ -34,8 +39,13 @@ EXPECTED_IDS = {
     "gpen-bfr-512",
     "gpen-bfr-1024",
     "gpen-bfr-2048",
+    "gpen-colorization-1024",
+    "gpen-inpainting-1024",
     "restoreformer",
     "restoreformer-pp",
+    "hifacegan-renov",
+    "hifacegan-renov-2",
+    "hifacegan-generic",
     "realesrgan-x2plus",
     "realesrgan-x4plus",
     "realesr-general-x4v3",
@@ -65,7 +75,7 @@ def test_ids_are_the_expected_unique_ones() -> None:
 def test_every_face_architecture_is_covered() -> None:
     from faceapp.core.models import loading as models
 
-    loadable = {*models._SPANDREL_FACE, "GPEN", "RestoreFormer++"}
+    loadable = {*models._SPANDREL_FACE, "GPEN", "RestoreFormer++", "HiFaceGAN"}
     assert {e.arch for e in ENTRIES if e.purpose == FACE} == set(FACE_ARCHS) == loadable
     assert {e.purpose for e in ENTRIES} == set(PURPOSES)
     for entry in ENTRIES:
@@ -90,7 +100,8 @@ def test_licences_and_commercial_use() -> None:
     for entry in ENTRIES:
         assert entry.licence and entry.description and entry.name, entry.id
         assert entry.supports_half is None  # measured on a GPU later, not guessed
-    for model_id in ("codeformer", "gpen-bfr-256", "gpen-bfr-512", "gpen-bfr-1024"):
+    non_commercial = ("codeformer", "gpen-bfr-256", "gpen-bfr-512", "gpen-bfr-1024")
+    for model_id in (*non_commercial, "hifacegan-renov", "hifacegan-generic"):
         assert BY_ID[model_id].commercial_use is False
         assert "non-commercial" in BY_ID[model_id].description.lower()
     assert BY_ID["codeformer"].has_fidelity
@@ -108,9 +119,33 @@ def test_urls_are_official_https_and_gpen_hires_is_import_only() -> None:
     assert BY_ID["gfpgan-1.4"].urls[0].endswith("/v1.3.0/GFPGANv1.4.pth")
 
 
+def test_hifacegan_entries_are_import_only_and_honest() -> None:
+    entries = [e for e in ENTRIES if e.arch == "HiFaceGAN"]
+    assert [e.id for e in entries] == ["hifacegan-renov", "hifacegan-renov-2", "hifacegan-generic"]
+    for entry in entries:
+        assert entry.urls == () and entry.sha256 is None and not entry.downloadable
+        assert (entry.purpose, entry.input_size, entry.commercial_use) == (FACE, 512, False)
+        assert "Baidu Netdisk or Yandex Disk" in entry.description
+        assert "synthetic damage better than real photos" in entry.description
+        assert "latest_net_G.pth" in entry.description and "import" in entry.description
+        assert "GPL-3.0" in entry.licence and "CC BY-NC-SA 4.0" in entry.licence
+
+
 def test_default_face_model_is_the_only_recommended_face_model() -> None:
     assert catalog.default_face_model() == "gfpgan-1.4"
-    assert [e.id for e in ENTRIES if e.recommended] == ["gfpgan-1.4"]
+    assert [e.id for e in ENTRIES if e.recommended] == ["gfpgan-1.4", "ddcolor-paper-tiny"]
+    assert catalog.default_model(catalog.COLOUR) == "ddcolor-paper-tiny"
+
+
+def test_repair_and_colour_models_state_their_terms() -> None:
+    lama = BY_ID["lama-big"]
+    assert (lama.purpose, lama.arch, lama.commercial_use) == (catalog.INPAINT, "LaMa", False)
+    assert lama.size == 410_046_389 and lama.sha256_source == catalog.PINNED
+    assert lama.downloadable and lama.archive_member == "big-lama/models/best.ckpt"
+    assert lama.archive_sha256 and "best.ckpt" in lama.description
+    ddcolor = [e for e in ENTRIES if e.purpose == catalog.COLOUR]
+    assert {e.arch for e in ddcolor} == {"DDColor-tiny", "DDColor-large"} and len(ddcolor) == 4
+    assert all(e.licence == "Apache-2.0" and e.downloadable for e in ddcolor)
 
 
 def test_shipped_detector_is_the_bundled_file() -> None:

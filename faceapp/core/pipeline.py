@@ -1,4 +1,10 @@
-"""The restoration job: detect, align, restore, upscale the background, paste back.
+"""The restoration job: repair, detect, align, restore, upscale the background, paste back,
+colour.
+
+Repair (scratches and dust) comes first so that every later step sees a clean photo. Colour
+comes last: DDColor reads only the lightness of its input, so any tint a face model gives to a
+grey face is discarded, and the colour strength can be changed afterwards without running any
+network again (`RestoreResult.colour` keeps the prediction; see `recolour`).
 
 The stages are separate functions so the GUI can re-run only what changed: a new strength only
 re-composes (`compose`), a new fidelity only re-runs the network on the faces.
@@ -14,14 +20,27 @@ import numpy as np
 import torch
 
 from faceapp.core.background import lanczos, upscale_with_model
+from faceapp.core.colour import colorize
+from faceapp.core.colour.colorize import ColourPrediction
 from faceapp.core.errors import FaceappError
+from faceapp.core.face_settings import FaceSettings, PerFace, model_name
+from faceapp.core.face_skills import (
+    colour_aligned_face,
+    colour_faces,
+    complete_aligned_face,
+    complete_faces,
+)
 from faceapp.core.faces.alignment import alignment_matrix, warp_face
+from faceapp.core.faces.colouring import keep_luminance, luma
 from faceapp.core.faces.parsing import parsing_mask
 from faceapp.core.faces.paste import FacePatch, paste_faces
+from faceapp.core.faces.quality import assess_face
 from faceapp.core.faces.selection import Face, FaceSelection, select_faces
 from faceapp.core.models.loading import FaceModel
 from faceapp.core.photo.reading import Photo, from_float, to_float
 from faceapp.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from faceapp.core.repair import inpaint
+from faceapp.core.repair.step import REPAIRS, propose_mask
 from faceapp.core.runtime.engine import Engine
 
 UPSCALES = (1, 2, 3, 4)
@@ -38,8 +57,27 @@ class RestoreOptions:
     background: str = "lanczos"  # "lanczos", "none" or "model"
     background_model: Path | None = None
     mask: str = "auto"  # "auto" or "oval", see MASKS
+    face_colour_model: Path | None = None  # GPEN-Colorization: colour every face
+    face_complete_model: Path | None = None  # GPEN-Inpainting: complete faces under the repair
+    per_face: PerFace = field(default_factory=dict)  # face index -> its own settings
+    repair: str = "none"  # "none", "auto" (the proposed mask) or "mask" (repair_mask)
+    repair_mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+    repair_model: Path | None = None  # a LaMa file; None: OpenCV's built-in inpainting
+    colorize_model: Path | None = None  # a DDColor file; None: no colour
+    color_strength: float = 1.0  # 0 = grey, 1 = the model's colour
+    colorize_size: int = colorize.DEFAULT_SIZE
 
     def __post_init__(self) -> None:
+        self._check_faces_and_background()
+        if self.repair not in REPAIRS:
+            raise ValueError("Repair must be 'none', 'auto' or a mask.")
+        if self.repair == "mask" and self.repair_mask is None:
+            raise ValueError("A damage mask is needed to repair with a mask.")
+        if not 0.0 <= self.color_strength <= 1.0:
+            raise ValueError("The colour strength goes from 0 to 1.")
+        colorize.check_size(self.colorize_size)
+
+    def _check_faces_and_background(self) -> None:
         if not 0.0 <= self.strength <= 1.0 or not 0.0 <= self.fidelity <= 1.0:
             raise ValueError("Strength and fidelity go from 0 to 1.")
         if self.upscale not in UPSCALES:
@@ -50,6 +88,16 @@ class RestoreOptions:
             raise ValueError("A background model file is needed.")
         if self.mask not in MASKS:
             raise ValueError("The blending mask must be 'auto' or 'oval'.")
+        if self.face_complete_model is not None and self.repair == "none":
+            raise ValueError(
+                "Completing faces needs to know where the damage is: a damage mask "
+                "(white = damaged) or the automatic repair."
+            )
+
+    def settings_for(self, index: int) -> FaceSettings:
+        """The model, strength and fidelity face `index` is restored with."""
+        base = FaceSettings(self.face_model, self.strength, self.fidelity)
+        return self.per_face.get(index, base).over(base)
 
 
 @dataclass
@@ -57,6 +105,7 @@ class RestoredFace:
     face: Face
     patch: FacePatch  # network output in aligned space + the alignment
     crop: np.ndarray = field(repr=False)  # the aligned input, for before/after views
+    strength: float | None = None  # its own strength; None: the photo's
 
 
 @dataclass
@@ -65,6 +114,7 @@ class RestoreResult:
     faces: list[Face]  # every face found
     restored: list[RestoredFace]  # the ones restored
     background: np.ndarray | None = field(default=None, repr=False)  # cached for re-composing
+    colour: ColourPrediction | None = field(default=None, repr=False)  # for re-colouring
 
 
 class _Stages:
@@ -97,19 +147,19 @@ def restore_photo(
     (result.background is None): one full-size float image less, for callers that will not
     re-compose (the CLI, the API)."""
     cancel = cancel or CancelToken()
-    stages = _Stages(progress, [("detect", 1), ("restore", 6), ("background", 2), ("paste", 1)])
+    stages = _Stages(progress, _plan(options))
     image = to_float(photo.pixels)
     if faces is None:
         stages.report("detect", 0, "Finding faces")
         faces = engine.detector().detect(photo.pixels, cancel)
-    chosen = select_faces(faces, options.faces, photo.size)
-    restored: list[RestoredFace] = []
-    if options.face_model is not None and chosen:
-        model = engine.face_model(options.face_model)
-        report = _face_reporter(stages, len(chosen))
-        restored = restore_faces(
-            engine, model, image, chosen, options.fidelity, report, cancel, options.mask
-        )
+    if options.repair != "none":
+        image, damage = repair_damage(engine, image, photo, options, faces, stages, cancel)
+        if options.face_complete_model is not None:
+            model = engine.face_model(options.face_complete_model)
+            complete_faces(engine, model, image, faces, damage, cancel=cancel)
+    chosen = select_faces(faces, options.faces, photo.size, needs_restoring_in(image))
+    report = _face_reporter(stages, len(chosen))
+    restored = restore_chosen(engine, image, chosen, options, report, cancel)
     cancel.raise_if_cancelled()
     stages.report("background", 0, "Upscaling the background")
     background = upscale_background(engine, image, options, stages, cancel, keep_background)
@@ -117,9 +167,82 @@ def restore_photo(
     cancel.raise_if_cancelled()
     stages.report("paste", 0, "Blending the faces in")
     out = compose(background, restored, options.strength, options.upscale, keep_background)
+    colour = None
+    if options.colorize_model is not None:
+        stages.report("colour", 0, "Bringing back colour")
+        colour = predict_colour(engine, out, options)
+        out = recolour(out, colour, options.color_strength, in_place=True)
+        photo = replace(photo, grayscale=False)
+    if options.face_colour_model is not None:  # over the picture's colour: faces by GPEN
+        stages.report("paste", 0.5, "Colouring the faces")
+        model = engine.face_model(options.face_colour_model)
+        colour_faces(engine, model, out, scaled_faces(faces, options.upscale), cancel=cancel)
+        photo = replace(photo, grayscale=False)
     stages.report("paste", 1, "Done")
     kept = background if keep_background else None
-    return RestoreResult(finish_photo(photo, out, options.upscale), faces, restored, kept)
+    result = finish_photo(photo, out, options.upscale)
+    return RestoreResult(result, faces, restored, kept, colour)
+
+
+def _plan(options: RestoreOptions) -> list[tuple[str, float]]:
+    plan = [("detect", 1.0), ("restore", 6.0), ("background", 2.0), ("paste", 1.0)]
+    if options.repair != "none":
+        plan.insert(1, ("repair", 3.0))
+    if options.colorize_model is not None:
+        plan.append(("colour", 2.0))
+    return plan
+
+
+def repair_damage(
+    engine: Engine,
+    image: np.ndarray,
+    photo: Photo,
+    options: RestoreOptions,
+    faces: list[Face],
+    stages: _Stages,
+    cancel: CancelToken,
+) -> np.ndarray:
+    """The image with its damage filled, and the damage mask: the given one, or the proposed
+    one (faces left out)."""
+    stages.report("repair", 0, "Finding scratches and dust")
+    if options.repair == "auto":
+        mask = propose_mask(photo.pixels, faces, cancel)
+    else:
+        mask = options.repair_mask
+    inpainter = engine.inpainter(options.repair_model) if options.repair_model else None
+
+    def on_cell(done: int, total: int) -> None:
+        stages.report("repair", done / max(total, 1), f"Repairing damage ({done}/{total})")
+
+    mask = inpaint.fit_mask(mask, image.shape[:2])
+    return inpaint.repair(image, mask, inpainter, on_cell, cancel), mask
+
+
+def predict_colour(engine: Engine, image: np.ndarray, options: RestoreOptions) -> ColourPrediction:
+    """Run the colorizer once on the finished (float RGB) picture."""
+    model = engine.colorizer(options.colorize_model)
+    return colorize.predict(model, image, options.colorize_size, rgb=True)
+
+
+def recolour(
+    image: np.ndarray, colour: ColourPrediction, strength: float, in_place: bool = False
+) -> np.ndarray:
+    """The picture's own lightness with the predicted colour at `strength`. No network."""
+    out = image if in_place else None
+    return np.clip(colorize.apply(colour, image, strength, rgb=True, out=out), 0.0, 1.0, out=out)
+
+
+def scaled_faces(faces: list[Face], scale: int) -> list[Face]:
+    """The faces' positions in the photo enlarged `scale` times (pixel centres kept)."""
+    if scale == 1:
+        return faces
+    shift = (scale - 1) / 2
+    return [replace(f, landmarks=np.asarray(f.landmarks) * scale + shift) for f in faces]
+
+
+def needs_restoring_in(image: np.ndarray):
+    """The predicate `--faces auto` selects with: the face's quality estimate."""
+    return lambda face: assess_face(image, face).needs_restoring
 
 
 def _face_reporter(stages: _Stages, count: int):
@@ -127,6 +250,42 @@ def _face_reporter(stages: _Stages, count: int):
         stages.report("restore", done / count, f"Restoring face {min(done + 1, count)} of {count}")
 
     return report
+
+
+def restore_chosen(
+    engine: Engine,
+    image: np.ndarray,
+    faces: list[Face],
+    options: RestoreOptions,
+    on_face=None,
+    cancel: CancelToken | None = None,
+) -> list[RestoredFace]:
+    """Each face with its own settings (RestoreOptions.settings_for), one model at a time so
+    that each is loaded once; the results keep the faces' order. Faces without a model (no
+    global model and none of their own) are left as they are."""
+    groups: dict[tuple[Path, float], list[int]] = {}
+    for position, face in enumerate(faces):
+        own = options.settings_for(face.index)
+        if own.model is not None:
+            groups.setdefault((own.model, own.fidelity), []).append(position)
+    done: dict[int, RestoredFace] = {}
+    for (path, fidelity), positions in groups.items():
+        model = engine.face_model(path)
+        start = len(done)
+        report = (lambda i, start=start: on_face(start + i)) if on_face else None
+        group = [faces[p] for p in positions]
+        results = restore_faces(engine, model, image, group, fidelity, report, cancel, options.mask)
+        for position, result in zip(positions, results, strict=True):
+            own = options.per_face.get(faces[position].index)
+            done[position] = replace(result, strength=own.strength if own else None)
+    return [done[p] for p in sorted(done)]
+
+
+def restore_note(options: RestoreOptions, restored: list[RestoredFace]) -> str:
+    """What the "already restored" marker says: the models used (see photo.provenance)."""
+    models = {options.settings_for(r.face.index).model for r in restored}
+    names = sorted(model_name(m) for m in models)
+    return f"restored: {', '.join(names)}" if names else "no face restored"
 
 
 def restore_faces(
@@ -195,9 +354,11 @@ def compose(
     copy: bool = True,
 ) -> np.ndarray:
     """Paste the restored faces onto a copy of the (upscaled) background (onto the background
-    itself with copy=False). Cheap: no network."""
+    itself with copy=False), each at its own strength when it has one. Cheap: no network."""
     canvas = background.copy() if copy else background
-    return paste_faces(canvas, [r.patch for r in restored], strength, scale)
+    for r in restored:
+        paste_faces(canvas, [r.patch], strength if r.strength is None else r.strength, scale)
+    return canvas
 
 
 def finish_photo(photo: Photo, image: np.ndarray, scale: int) -> Photo:
@@ -224,20 +385,70 @@ def _grey_pixels(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def restore_aligned(
-    engine: Engine, photo: Photo, model_path: Path, strength: float, fidelity: float
+    engine: Engine,
+    photo: Photo,
+    model_path: Path | None,
+    strength: float,
+    fidelity: float,
+    options: RestoreOptions | None = None,
 ) -> Photo:
     """An already aligned face crop: no detection, no paste-back; the output is the restored
-    crop at the model's size (or the crop's own size for size-agnostic models)."""
-    model = engine.face_model(model_path)
+    crop at the model's size (or the crop's own size for size-agnostic models). `options`
+    adds GPEN's completion (where `repair_mask`, in the crop's pixels, says) and colouring;
+    with no restoration model (or faces "none") only those run, at the crop's size."""
+    options = options or RestoreOptions()
     image = to_float(photo.pixels)
     h, w = image.shape[:2]
     if h != w:
         raise FaceappError(f"An aligned face must be square; this image is {w} × {h}.")
-    size = w if model.accepts(w) else model.input_size
-    if size != w:
-        image = cv2.resize(
-            image, (size, size), interpolation=cv2.INTER_CUBIC if size > w else cv2.INTER_AREA
-        )
+    if options.face_complete_model is not None:
+        if options.repair != "mask":
+            raise FaceappError("An aligned face is completed where a damage mask says.")
+        damage = inpaint.fit_mask(options.repair_mask, (h, w))
+        image = _complete_aligned(engine, options.face_complete_model, image, damage)
+    if model_path is not None and options.faces != "none":
+        image = _restore_aligned(engine, model_path, image, strength, fidelity)
+    if options.face_colour_model is not None:
+        image = _colour_aligned(engine, options.face_colour_model, image)
+        photo = replace(photo, grayscale=False)
+    return finish_photo(replace(photo, alpha=None), image, 1)
+
+
+def _restore_aligned(engine, model_path, image, strength: float, fidelity: float):
+    model = engine.face_model(model_path)
+    size = _model_size(model, image.shape[0])
+    image = _resized(image, size)
     output = run_face_model(engine, model, image, fidelity)
-    blended = strength * output + (1 - strength) * image
-    return finish_photo(replace(photo, alpha=None), blended, 1)
+    return strength * output + (1 - strength) * image
+
+
+def _complete_aligned(engine, model_path, image, damage):
+    model = engine.face_model(model_path)
+    size, original = _model_size(model, image.shape[0]), image.shape[0]
+    crop = _resized(image, size)
+    damaged = cv2.resize((damage > 0).astype(np.uint8), (size, size)) > 0
+    completed = complete_aligned_face(engine, model, crop, damaged)
+    completed = _resized(completed, original)
+    hole = cv2.resize(damaged.astype(np.uint8), (original, original)) > 0
+    out = image.copy()
+    out[hole] = completed[hole]
+    return out
+
+
+def _colour_aligned(engine, model_path, image):
+    model = engine.face_model(model_path)
+    size, original = _model_size(model, image.shape[0]), image.shape[0]
+    colour = colour_aligned_face(engine, model, _resized(image, size))
+    return keep_luminance(_resized(colour, original), luma(image))
+
+
+def _model_size(model: FaceModel, size: int) -> int:
+    return size if model.accepts(size) else model.input_size
+
+
+def _resized(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[0] == size:
+        return image
+    grow = size > image.shape[0]
+    interpolation = cv2.INTER_CUBIC if grow else cv2.INTER_AREA
+    return cv2.resize(image, (size, size), interpolation=interpolation)

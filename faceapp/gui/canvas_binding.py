@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
+import cv2
 from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QImage
 
 from faceapp.core.faces.selection import is_small
-from faceapp.core.preview import PreviewCompositor
 from faceapp.gui.documents import Documents
 from faceapp.gui.photo_canvas import FaceMark, PhotoCanvas
 from faceapp.gui.qimage import array_to_qimage, borrowed_qimage
@@ -87,18 +87,34 @@ class CanvasBinding(QObject):
 
 class PreviewLevels:
     """The restored preview at one strength, as the canvas asks for it: blended at the level
-    of detail being painted (the full size only when zoomed in)."""
+    of detail being painted (the full size only when zoomed in). A compositor without levels
+    (the per-face one, core.face_preview) is blended at full size and shrunk."""
 
-    def __init__(self, compositor: PreviewCompositor, strength: float) -> None:
+    def __init__(self, compositor, strength: float) -> None:
         self.compositor = compositor
         self.strength = strength
+        self._levels = hasattr(compositor, "regions_at")
 
     def image(self, level: int) -> QImage:
         # borrows the compositor's buffer, which lives as long as the photo's result
-        return borrowed_qimage(self.compositor.render(self.strength, level))
+        if self._levels:
+            return borrowed_qimage(self.compositor.render(self.strength, level))
+        display = self.compositor.render(self.strength)
+        if level:
+            height, width = display.shape[:2]
+            size = (max(1, width >> level), max(1, height >> level))
+            display = cv2.resize(display, size, interpolation=cv2.INTER_AREA)
+        return array_to_qimage(display)
 
     def changed(self, level: int) -> list[QRect]:
-        regions = self.compositor.regions_at(level)
+        if self._levels:
+            regions = self.compositor.regions_at(level)
+        else:
+            step = 1 << level
+            regions = [
+                (x0 >> level, y0 >> level, (x1 + step - 1) >> level, (y1 + step - 1) >> level)
+                for x0, y0, x1, y1 in self.compositor.regions
+            ]
         return [QRect(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in regions]
 
 

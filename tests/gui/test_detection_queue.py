@@ -63,7 +63,7 @@ def test_a_photo_clicked_during_a_detection_is_detected_next(qtbot, window, tmp_
             if len(order) == 1:
                 first_started.set()
                 assert release.wait(60)
-            return []
+            return [], []  # faces, their quality
 
         return run
 
@@ -133,7 +133,7 @@ def test_the_detection_job_stops_at_its_next_step_when_cancelled() -> None:
 def test_photos_let_go_of_their_pixels_and_come_back_when_selected(
     qtbot, window, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(photo_jobs, "detect_job", lambda photo: lambda *_: [])
+    monkeypatch.setattr(photo_jobs, "detect_job", lambda photo: lambda *_: ([], []))
     window.documents.memory.budget = 0  # keep only the photo on screen decoded
     window.open_paths(small_photos(tmp_path, 3))
     docs = window.documents.docs

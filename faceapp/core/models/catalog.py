@@ -12,6 +12,10 @@ Built-in entries ship with the app. Users can add their own in ``config_dir()/ca
     sha256 = "..."            # optional
     licence = "..."
 
+A file that is a supported architecture but no catalog model's official file is imported as a
+custom model by the app itself (``store.import_model``): it appends a table like the one above
+with ``imported = true``, and removing the model removes that table again.
+
 SHA-256 values are pinned only where several independent sources agree on them; for the other
 models the hash of the first completed download is recorded and later files are checked
 against it (see model_store).
@@ -19,9 +23,12 @@ against it (see model_store).
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +44,18 @@ FACE = "face"
 BACKGROUND = "background"
 DETECTOR = "detector"
 PARSER = "parser"
-PURPOSES = (FACE, BACKGROUND, DETECTOR, PARSER)
-FACE_ARCHS = ("GFPGAN", "CodeFormer", "GPEN", "RestoreFormer", "RestoreFormer++")
+INPAINT = "inpaint"  # repairing scratches and damage of whole photos (LaMa)
+COLOUR = "colour"  # colour for whole black-and-white photos (DDColor)
+PURPOSES = (FACE, BACKGROUND, DETECTOR, PARSER, INPAINT, COLOUR)
+IMPORTABLE = (FACE, BACKGROUND, INPAINT, COLOUR)
+FACE_ARCHS = ("GFPGAN", "CodeFormer", "GPEN", "RestoreFormer", "RestoreFormer++", "HiFaceGAN")
+
+# What a face model does to an aligned face. GPEN's paper trained the same network for three
+# jobs; their files cannot be told apart from their keys, so the catalog entry says which.
+RESTORE = "restore"
+COLORIZE = "colorize"  # a grey face in, the same face in colour out
+COMPLETE = "complete"  # a face with white strokes over its damage in, completed out
+FACE_TASKS = (RESTORE, COLORIZE, COMPLETE)
 
 PINNED = "pinned: agreed by several sources"
 UNVERIFIED = "unverified: recorded at first download"
@@ -76,14 +93,28 @@ class CatalogEntry:
     scale: int | None = None  # background upscalers
     supports_half: bool | None = None  # None: not measured yet
     has_fidelity: bool = False
+    task: str = RESTORE  # face models: see FACE_TASKS
+    archive_member: str | None = None  # the URLs give a zip archive holding the file here
+    archive_sha256: str | None = None  # the archive's own hash (checked before extracting)
     description: str = ""
     recommended: bool = False
     shipped: bool = False
     custom: bool = False  # from the user's catalog.toml
+    imported: bool = False  # written there by the app when it imported the file
+
+    @property
+    def display_name(self) -> str:
+        """The name in model lists: "NAME (custom, GFPGAN)" for the user's own models."""
+        return f"{self.name} (custom, {self.arch})" if self.custom else self.name
 
     @property
     def downloadable(self) -> bool:
         return bool(self.urls) and not self.shipped
+
+    @property
+    def restores_faces(self) -> bool:
+        """A face restoration model (what the model pickers offer)."""
+        return self.purpose == FACE and self.task == RESTORE
 
 
 # ---------------------------------------------------------------------------------- built-in
@@ -97,6 +128,11 @@ _GPEN_MODELSCOPE = "ModelScope (damo/cv_gpen_image-portrait-enhancement-hires"
 _GFPGAN_LICENCE = "Apache-2.0 repo; parts under non-commercial terms (NVIDIA, CC BY-NC-SA)"
 _GPEN_LICENCE = "GPEN: academic and non-commercial use only"
 _REALESRGAN_LICENCE = "BSD-3-Clause (code; no statement for the weights)"
+_HIFACEGAN_LICENCE = (
+    "GPL-3.0 repo whose README allows academic use only (no commercial use without Alibaba's "
+    "authorisation); SPADE-derived parts NVIDIA CC BY-NC-SA 4.0: non-commercial"
+)
+_HIFACEGAN_WHERE = "Baidu Netdisk or Yandex Disk links in the README of Lotayou/Face-Renovation"
 
 
 def _face(**fields: Any) -> CatalogEntry:
@@ -141,6 +177,32 @@ def _gpen_import_only(size: int, modelscope_file: str) -> CatalogEntry:
     )
 
 
+def _hifacegan(model_id: str, variant: str, name: str, purpose: str) -> CatalogEntry:
+    """The released checkpoints are all ``checkpoints/<variant>/latest_net_G.pth``."""
+    return _face(
+        id=model_id,
+        name=f"HiFaceGAN {name}",
+        arch="HiFaceGAN",
+        file_name=f"HiFaceGAN_{variant}.pth",
+        licence=_HIFACEGAN_LICENCE,
+        commercial_use=False,
+        description=f"{purpose}; its authors warn it suits synthetic damage better than real "
+        f"photos. Not downloadable by faceapp: get checkpoints/{variant}/latest_net_G.pth "
+        f"from the {_HIFACEGAN_WHERE} and import it. Non-commercial use only.",
+    )
+
+
+def _gpen_skill(task: str, title: str, description: str) -> CatalogEntry:
+    # No hash is published: the first download's is recorded and later files checked against it.
+    return replace(
+        _gpen(1024, (f"{_GPEN}/GPEN-{title}-1024.pth",), description),
+        id=f"gpen-{title.lower()}-1024",
+        name=f"GPEN {title} 1024",
+        file_name=f"GPEN-{title}-1024.pth",
+        task=task,
+    )
+
+
 def _upscaler(**fields: Any) -> CatalogEntry:
     return CatalogEntry(
         purpose=BACKGROUND, sha256_source=PINNED, licence=_REALESRGAN_LICENCE, **fields
@@ -149,6 +211,81 @@ def _upscaler(**fields: Any) -> CatalogEntry:
 
 def _facexlib(**fields: Any) -> CatalogEntry:
     return CatalogEntry(sha256_source=PINNED, **fields)
+
+
+_DDCOLOR = "https://huggingface.co/piddnad/DDColor-models/resolve/main"
+_DDCOLOR_LARGE = "Large (ConvNeXt-L, 912 MB): slower, needs about 4 GB of memory."
+
+
+def _ddcolor(variant: str, file: str, sha256: str | None, **fields: Any) -> CatalogEntry:
+    return CatalogEntry(
+        id=f"ddcolor-{variant}",
+        purpose=COLOUR,
+        arch="DDColor-tiny" if variant.endswith("tiny") else "DDColor-large",
+        file_name=file,
+        urls=(f"{_DDCOLOR}/{file}",),
+        sha256=sha256,
+        sha256_source=PINNED if sha256 else UNVERIFIED,
+        licence="Apache-2.0",
+        commercial_use=True,
+        **fields,
+    )
+
+
+_COLOUR_AND_REPAIR: tuple[CatalogEntry, ...] = (
+    CatalogEntry(
+        id="lama-big",
+        name="LaMa (big-lama)",
+        purpose=INPAINT,
+        arch="LaMa",
+        file_name="big-lama.ckpt",
+        # The README's link: a third-party re-upload of the authors' zip; both hashes below are
+        # the values two unrelated public projects pin (the zip's, and best.ckpt's inside it).
+        urls=("https://huggingface.co/smartywu/big-lama/resolve/main/big-lama.zip",),
+        archive_member="big-lama/models/best.ckpt",
+        archive_sha256="f1b358ca24093b93a106183b98a3dea6e8ed09f3b43ea7251eb2c81e7b4575f6",
+        size=410_046_389,
+        sha256="fccb7adffd53ec0974ee5503c3731c2c2f1e7e07856fd9228cdcc0b46fd5d423",
+        sha256_source=PINNED,
+        licence="No licence stated for the weights; trained on Places2: non-commercial use",
+        commercial_use=False,
+        description="Repairs scratches, tears and missing parts with plausible texture "
+        "(big-lama.zip is downloaded and only its best.ckpt kept; or import that file). "
+        "Non-commercial use only.",
+    ),
+    _ddcolor(
+        "paper-tiny",
+        "ddcolor_paper_tiny.pth",
+        # the file's Hugging Face LFS object id (its SHA-256), seen in unrelated projects
+        "81dd643904f4664c3718513e3320ae3db0c567f0d3e18398606659adee7bfc17",
+        name="DDColor (tiny)",
+        description="Recommended: brings back natural colour to black-and-white photos; "
+        "small (220 MB) and fast.",
+        recommended=True,
+    ),
+    _ddcolor(
+        "paper",
+        "ddcolor_paper.pth",
+        None,  # 789781…: a single source, recorded at first download instead
+        name="DDColor (large, paper)",
+        description=f"The model of the DDColor paper. {_DDCOLOR_LARGE}",
+    ),
+    _ddcolor(
+        "modelscope",
+        "ddcolor_modelscope.pth",
+        "17c460d7e55b32a598370621d77173be59e03c24b0823f06821db23a50c263ce",
+        name="DDColor (large, ModelScope)",
+        size=911_950_059,
+        description=f"Trained on more photos; often the most natural colours. {_DDCOLOR_LARGE}",
+    ),
+    _ddcolor(
+        "artistic",
+        "ddcolor_artistic.pth",
+        None,  # a591ee…: a single source, recorded at first download instead
+        name="DDColor (large, artistic)",
+        description=f"Bolder, more saturated colours. {_DDCOLOR_LARGE}",
+    ),
+)
 
 
 BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
@@ -192,6 +329,17 @@ BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
     ),
     _gpen_import_only(1024, "pytorch_model.pt"),
     _gpen_import_only(2048, "pytorch_model-2048.pt"),
+    _gpen_skill(
+        COLORIZE,
+        "Colorization",
+        "Colours faces in black-and-white photos (skin, lips, eyes); the photo's own light "
+        "and detail are kept. Non-commercial use only.",
+    ),
+    _gpen_skill(
+        COMPLETE,
+        "Inpainting",
+        "Fills in parts of a face lost to scratches or tears. Non-commercial use only.",
+    ),
     _face(
         id="restoreformer",
         name="RestoreFormer",
@@ -217,6 +365,24 @@ BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
         licence="Apache-2.0",
         commercial_use=True,
         description="Improved RestoreFormer: realistic detail on heavily degraded faces.",
+    ),
+    _hifacegan(
+        "hifacegan-renov",
+        "face_renov",
+        "renovation",
+        "Mixed damage at once: blur, noise, JPEG, low resolution",
+    ),
+    _hifacegan(
+        "hifacegan-renov-2",
+        "face_renov_2",
+        "renovation 2",
+        "Renovation trained on another mix of damage",
+    ),
+    _hifacegan(
+        "hifacegan-generic",
+        "generic",
+        "generic",
+        "The release's 'generic' checkpoint (its training damage is not documented)",
     ),
     _upscaler(
         id="realesrgan-x2plus",
@@ -304,6 +470,7 @@ BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
         commercial_use=True,
         description="A lighter face outliner used to blend restored faces into the photo.",
     ),
+    *_COLOUR_AND_REPAIR,
 )
 
 
@@ -326,7 +493,12 @@ def get_entry(model_id: str) -> CatalogEntry:
 
 
 def default_face_model() -> str:
-    return next(e.id for e in BUILTIN_ENTRIES if e.purpose == FACE and e.recommended)
+    return next(e.id for e in BUILTIN_ENTRIES if e.restores_faces and e.recommended)
+
+
+def default_model(purpose: str) -> str:
+    """The recommended built-in model of a purpose (e.g. COLOUR)."""
+    return next(e.id for e in BUILTIN_ENTRIES if e.purpose == purpose and e.recommended)
 
 
 def user_catalog_path() -> Path:
@@ -338,7 +510,7 @@ def user_catalog_path() -> Path:
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,63}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _RESERVED_FILES = {"hashes.json"}
-_USER_PURPOSES = (FACE, BACKGROUND)
+_USER_PURPOSES = (FACE, BACKGROUND, INPAINT, COLOUR)
 _FIELD_TYPES: dict[str, type] = {
     "id": str,
     "name": str,
@@ -356,6 +528,7 @@ _FIELD_TYPES: dict[str, type] = {
     "has_fidelity": bool,
     "description": str,
     "recommended": bool,
+    "imported": bool,
 }
 _REQUIRED = ("id", "purpose", "arch", "file_name")
 _NOT_SETTABLE = ("shipped", "sha256_source", "custom")
@@ -430,6 +603,8 @@ class _Context:
             raise self.fail("purpose", f"must be one of {', '.join(_USER_PURPOSES)}")
         if purpose == FACE and fields["arch"] not in FACE_ARCHS:
             raise self.fail("arch", f"must be one of {', '.join(FACE_ARCHS)} for a face model")
+        if purpose not in (FACE, BACKGROUND):
+            return  # inpainting and colour models work at any size
         needed = "input_size" if purpose == FACE else "scale"
         if fields.get(needed, 0) <= 0:
             raise self.fail(needed, f"must be a positive number for a {purpose} model")
@@ -463,3 +638,106 @@ class _Context:
 
 
 _TYPE_NAMES = {str: "text", int: "integer", bool: "true/false", list: "list"}
+
+
+# ---------------------------------------------------------------------------------- imported
+
+_HEADER = "# faceapp's user catalog: models of your own (see faceapp/core/models/catalog.py).\n"
+_TABLE_START = re.compile(r"^[ \t]*\[\[[ \t]*model[ \t]*\]\]", re.MULTILINE)
+
+
+def free_id(name: str, taken_files: set[str] | None = None) -> str:
+    """An unused catalog id made from a model's name ("My GFPGAN v2" -> "my-gfpgan-v2")."""
+    base = re.sub(r"[^a-z0-9._+-]+", "-", name.lower()).strip("-._+")[:56] or "custom"
+    if not base[0].isalnum():
+        base = f"model-{base}"
+    entries = catalog()
+    # Lower-cased: "gfpganv1.4.pth" and "GFPGANv1.4.pth" are one file on macOS and Windows.
+    taken = {e.id for e in entries} | {Path(e.file_name).stem.lower() for e in entries}
+    taken |= {name.lower() for name in taken_files or set()}
+    candidate, number = base, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+def add_imported_entry(fields: dict[str, Any]) -> CatalogEntry:
+    """Append a ``[[model]]`` table to the user catalog (atomically, comments kept); the whole
+    file is validated before it is written. Returns the new entry."""
+    path = user_catalog_path()
+    text = path.read_text(encoding="utf-8") if path.is_file() else _HEADER
+    new_text = text.rstrip("\n") + "\n\n" + _table_text({**fields, "imported": True})
+    entries = _entries_of(new_text, path)
+    _write_atomically(path, new_text)
+    return next(entry for entry in entries if entry.id == fields["id"])
+
+
+def remove_imported_entry(model_id: str) -> bool:
+    """Remove the table the app wrote for ``model_id``; False when there is none (hand-written
+    entries are the user's: they stay)."""
+    path = user_catalog_path()
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8")
+    starts = [m.start() for m in _TABLE_START.finditer(text)]
+    chunks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    kept = [chunk for chunk in chunks if not _is_imported_table(chunk, model_id)]
+    if len(kept) == len(chunks):
+        return False
+    new_text = text[: starts[0]] + "".join(kept)
+    _entries_of(new_text, path)
+    _write_atomically(path, new_text)
+    return True
+
+
+def _is_imported_table(chunk: str, model_id: str) -> bool:
+    try:
+        [table] = tomllib.loads(chunk).get("model", [{}])
+    except (tomllib.TOMLDecodeError, ValueError):
+        return False
+    return table.get("id") == model_id and table.get("imported") is True
+
+
+def _entries_of(text: str, path: Path) -> list[CatalogEntry]:
+    """Parse and validate a user catalog's text (as load_user_entries would read it)."""
+    with tempfile.TemporaryDirectory() as folder:
+        check = Path(folder) / CATALOG_FILE
+        check.write_text(text, encoding="utf-8")
+        try:
+            return load_user_entries(check, list(BUILTIN_ENTRIES))
+        except CatalogError as error:
+            raise CatalogError(str(error).replace(str(check), str(path))) from error
+
+
+def _table_text(fields: dict[str, Any]) -> str:
+    lines = ["[[model]]"]
+    for key, value in fields.items():
+        lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to the catalog")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".catalog-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

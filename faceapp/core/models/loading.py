@@ -1,8 +1,10 @@
 """Loading model files into callable models, with each architecture's official conventions.
 
 Face models take and return RGB in [-1, 1] (NCHW float); background upscalers take and return
-RGB in [0, 1]. The architecture is recognised from the weights themselves, so any checkpoint as
-users download it works (GFPGAN/CodeFormer `params_ema`, RestoreFormer++ Lightning `.ckpt`...).
+RGB in [0, 1]; the inpainter (LaMa) takes RGB in [0, 1] and a 0/1 mask; the colorizer (DDColor)
+takes a grey RGB picture in [0, 1] and returns Lab a/b. The architecture is recognised from the
+weights themselves, so any checkpoint as users download it works (GFPGAN/CodeFormer
+`params_ema`, RestoreFormer++ and LaMa Lightning `.ckpt`, DDColor `params`...).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ FACE = "face"
 BACKGROUND = "background"
 DETECTOR = "detector"
 PARSER = "parser"
+INPAINT = "inpaint"  # whole photos: LaMa
+COLOUR = "colour"  # whole photos: DDColor
 
 _SPANDREL_FACE = {"GFPGAN": "GFPGAN", "CodeFormer": "CodeFormer", "RestoreFormer": "RestoreFormer"}
 _spandrel_lock = threading.Lock()
@@ -30,7 +34,7 @@ _spandrel_ready = False
 
 @dataclass
 class FaceModel:
-    arch: str  # GFPGAN, CodeFormer, RestoreFormer, RestoreFormer++, GPEN
+    arch: str  # GFPGAN, CodeFormer, RestoreFormer, RestoreFormer++, GPEN, HiFaceGAN
     input_size: int
     module: nn.Module
     call: Callable[[nn.Module, Tensor, float], Tensor]
@@ -68,9 +72,52 @@ class UpscaleModel:
         return self
 
 
+@dataclass
+class InpaintModel:
+    """LaMa: the network only; padding and masking conventions live in core/repair/lama.py."""
+
+    arch: str
+    module: nn.Module  # spandrel's LaMa; module.model.model is the generator's Sequential
+
+    def logits(self, image: Tensor, mask: Tensor) -> Tensor:
+        """Pre-sigmoid prediction for (N,3,H,W) RGB in [0,1] and a (N,1,H,W) 0/1 mask."""
+        layers = self.module.model.model
+        return layers[:-1](torch.cat([image * (1 - mask), mask], dim=1))
+
+    def __call__(self, image: Tensor, mask: Tensor) -> Tensor:
+        """The official composite: the prediction inside the mask, the image outside it."""
+        predicted = torch.sigmoid(self.logits(image, mask))
+        return mask * predicted + (1 - mask) * image
+
+    def to(self, device: torch.device) -> InpaintModel:
+        self.module.to(device)
+        return self
+
+
+@dataclass
+class ColorizeModel:
+    """DDColor: (N,3,S,S) grey RGB in [0,1] -> (N,2,S,S) Lab a/b (OpenCV float scale)."""
+
+    arch: str
+    encoder: str  # convnext-t or convnext-l
+    module: nn.Module
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.module(x)  # normalises with the mean/std buffers of the file itself
+
+    @property
+    def variant(self) -> str:
+        """DDColor-tiny (ConvNeXt-T) or DDColor-large (ConvNeXt-L), as the catalog names it."""
+        return f"{self.arch}-{'tiny' if self.encoder.endswith('-t') else 'large'}"
+
+    def to(self, device: torch.device) -> ColorizeModel:
+        self.module.to(device)
+        return self
+
+
 @dataclass(frozen=True)
 class ModelFileInfo:
-    purpose: str  # FACE, BACKGROUND, DETECTOR, PARSER
+    purpose: str  # FACE, BACKGROUND, DETECTOR, PARSER, INPAINT, COLOUR
     arch: str
     input_size: int | None = None
     scale: int | None = None
@@ -96,6 +143,23 @@ def load_upscale_model(path: str | Path) -> UpscaleModel:
     return model
 
 
+def load_inpaint_model(path: str | Path) -> InpaintModel:
+    """An inpainting model (LaMa) from a file, e.g. big-lama's Lightning `best.ckpt`."""
+    return _load_as(path, InpaintModel, "an inpainting model (LaMa)")
+
+
+def load_colorize_model(path: str | Path) -> ColorizeModel:
+    """A colorization model (DDColor) from a file."""
+    return _load_as(path, ColorizeModel, "a colorization model (DDColor)")
+
+
+def _load_as(path: str | Path, kind: type, what: str):
+    model = _load_any(path)
+    if not isinstance(model, kind):
+        raise UnsupportedModelError(f"'{Path(path).name}' is a {_describe(model)}, not {what}.")
+    return model
+
+
 def identify_model_file(path: str | Path) -> ModelFileInfo:
     """What a file is, without keeping the model (for imports)."""
     model = _load_any(path)
@@ -103,10 +167,17 @@ def identify_model_file(path: str | Path) -> ModelFileInfo:
         return ModelFileInfo(FACE, model.arch, input_size=model.input_size)
     if isinstance(model, UpscaleModel):
         return ModelFileInfo(BACKGROUND, model.arch, scale=model.scale)
+    if isinstance(model, InpaintModel):
+        return ModelFileInfo(INPAINT, model.arch)
+    if isinstance(model, ColorizeModel):
+        return ModelFileInfo(COLOUR, model.variant)
     return model
 
 
-def _load_any(path: str | Path) -> FaceModel | UpscaleModel | ModelFileInfo:
+AnyModel = FaceModel | UpscaleModel | InpaintModel | ColorizeModel | ModelFileInfo
+
+
+def _load_any(path: str | Path) -> AnyModel:
     name = Path(path).name
     sd = _strip_lightning(unwrap_state_dict(load_checkpoint(path), name=name))
     try:
@@ -119,9 +190,10 @@ def _load_any(path: str | Path) -> FaceModel | UpscaleModel | ModelFileInfo:
         ) from error
 
 
-def build_from_state_dict(sd: StateDict) -> FaceModel | UpscaleModel | ModelFileInfo:
+def build_from_state_dict(sd: StateDict) -> AnyModel:
     """Recognise the architecture of a bare state dict and build it."""
     from faceapp.core.models.archs.gpen import build_gpen, looks_like_gpen
+    from faceapp.core.models.archs.hifacegan import build_hifacegan, looks_like_hifacegan_family
     from faceapp.core.models.archs.restoreformer_pp import (
         build_restoreformer,
         looks_like_restoreformer_pp,
@@ -132,13 +204,15 @@ def build_from_state_dict(sd: StateDict) -> FaceModel | UpscaleModel | ModelFile
         return FaceModel("GPEN", net.size, net, _call_plain, supports_half=False)
     if looks_like_restoreformer_pp(sd):
         return FaceModel("RestoreFormer++", 512, build_restoreformer(sd), _call_plain)
+    if looks_like_hifacegan_family(sd):
+        return FaceModel("HiFaceGAN", 512, build_hifacegan(sd), _call_unit_range)
     other = _recognise_non_restorer(sd)
     if other:
         return other
     return _build_with_spandrel(sd)
 
 
-def _build_with_spandrel(sd: StateDict) -> FaceModel | UpscaleModel:
+def _build_with_spandrel(sd: StateDict) -> FaceModel | UpscaleModel | InpaintModel | ColorizeModel:
     import spandrel
 
     _install_spandrel_extras()
@@ -151,6 +225,11 @@ def _build_with_spandrel(sd: StateDict) -> FaceModel | UpscaleModel:
     arch = descriptor.architecture.id
     module = descriptor.model.eval()
     half = bool(descriptor.supports_half)
+    if arch == "LaMa":
+        return InpaintModel(arch, module)
+    if arch == "DDColor":
+        encoder = next((t for t in descriptor.tags if t.startswith("convnext")), "convnext")
+        return ColorizeModel(arch, encoder, module)
     if arch in _SPANDREL_FACE:
         return FaceModel(
             arch, 512, module, _FACE_CALLS[arch], arch == "CodeFormer", supports_half=half
@@ -179,9 +258,16 @@ def _recognise_non_restorer(sd: Mapping[str, Tensor]) -> ModelFileInfo | None:
 
 
 def _strip_lightning(sd: StateDict) -> StateDict:
-    """RestoreFormer++'s Lightning checkpoint stores the network under `vqvae.`."""
+    """Lightning checkpoints hold more than the network: keep only the network's keys.
+
+    RestoreFormer++ stores it under `vqvae.`; LaMa's `best.ckpt` under `generator.` beside its
+    evaluator nets (LPIPS, FID), which spandrel's strict load would refuse. spandrel recognises
+    LaMa by the `generator.` prefix, so that one is kept.
+    """
     if any(k.startswith("vqvae.") for k in sd):
         return {k[len("vqvae.") :]: v for k, v in sd.items() if k.startswith("vqvae.")}
+    if "generator.model.1.ffc.convl2l.weight" in sd:
+        return {k: v for k, v in sd.items() if k.startswith("generator.model.")}
     return sd
 
 
@@ -195,16 +281,25 @@ def _install_spandrel_extras() -> None:
             _spandrel_ready = True
 
 
-def _describe(model: FaceModel | UpscaleModel | ModelFileInfo) -> str:
+def _describe(model: AnyModel) -> str:
     if isinstance(model, ModelFileInfo):
         return f"{model.arch} {model.purpose} model"
     if isinstance(model, UpscaleModel):
         return f"{model.arch} background upscaler"
+    if isinstance(model, InpaintModel):
+        return f"{model.arch} inpainting model"
+    if isinstance(model, ColorizeModel):
+        return f"{model.arch} colorization model"
     return f"{model.arch} face model"
 
 
 def _call_plain(module: nn.Module, x: Tensor, _fidelity: float) -> Tensor:
     return module(x)
+
+
+def _call_unit_range(module: nn.Module, x: Tensor, _fidelity: float) -> Tensor:
+    # HiFaceGAN reads RGB in [0, 1] and its image is the [0, 1] part of its tanh output.
+    return module((x + 1) * 0.5) * 2 - 1
 
 
 def _call_gfpgan(module: nn.Module, x: Tensor, _fidelity: float) -> Tensor:

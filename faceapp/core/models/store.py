@@ -13,12 +13,14 @@ becomes the reference for what a download should be.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +34,14 @@ from faceapp.core.errors import (
     UnsupportedModelError,
 )
 from faceapp.core.models import catalog
-from faceapp.core.models.catalog import BACKGROUND, FACE, CatalogEntry
+from faceapp.core.models.catalog import (
+    BACKGROUND,
+    COLOUR,
+    FACE,
+    IMPORTABLE,
+    INPAINT,
+    CatalogEntry,
+)
 from faceapp.core.models.download import ProgressFn, download_file, sha256_file
 from faceapp.core.progress import CancelToken
 
@@ -90,6 +99,7 @@ def _status(entry: CatalogEntry) -> dict[str, Any]:
         "id": entry.id,
         "name": entry.name,
         "purpose": entry.purpose,
+        "task": entry.task if entry.purpose == FACE else None,
         "arch": entry.arch,
         "size": path.stat().st_size if path else entry.size,
         "installed": path is not None,
@@ -101,6 +111,7 @@ def _status(entry: CatalogEntry) -> dict[str, Any]:
         "recommended": entry.recommended,
         "shipped": entry.shipped,
         "custom": entry.custom,
+        "display_name": entry.display_name,
         "description": entry.description,
     }
 
@@ -207,7 +218,10 @@ def download_model(
     if dest.is_file() and _still_intact(entry, dest, cancel):
         return dest
     expected = reference_hash(entry)
-    digest = _download_from_urls(entry, dest, expected, progress, cancel)
+    if entry.archive_member:
+        digest = _download_archive(entry, dest, expected, progress, cancel)
+    else:
+        digest = _download_from_urls(entry, dest, expected, progress, cancel)
     if expected is None:
         _record_hash(entry, digest, _FROM_DOWNLOAD)
     return dest
@@ -243,18 +257,67 @@ def _download_from_urls(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _download_archive(
+    entry: CatalogEntry,
+    dest: Path,
+    expected: str | None,
+    progress: ProgressFn | None,
+    cancel: CancelToken | None,
+) -> str:
+    """Download the zip the URLs give (checked by its own hash), keep only the model file."""
+    archive = dest.with_name(dest.name + ".zip")
+    zipped = dataclasses.replace(entry, sha256=entry.archive_sha256, size=None)
+    _download_from_urls(zipped, archive, entry.archive_sha256, progress, cancel)
+    try:
+        return _extract_member(entry, archive, dest, expected)
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+def _extract_member(entry: CatalogEntry, archive: Path, dest: Path, expected: str | None) -> str:
+    """Copy one member out of the zip (hashed on the way) and rename it into place."""
+    with zipfile.ZipFile(archive) as zipped:
+        try:
+            info = zipped.getinfo(entry.archive_member)
+        except KeyError:
+            raise DownloadError(
+                f"The download of {entry.name} holds no '{entry.archive_member}'."
+            ) from None
+        if entry.size is not None and info.file_size != entry.size:
+            raise ChecksumError(
+                f"'{entry.archive_member}' in the download of {entry.name} has "
+                f"{info.file_size} bytes, {entry.size} were expected. Nothing was installed."
+            )
+        with zipped.open(info) as source, _staging(dest.parent) as staging:
+            copy = staging / dest.name
+            digest = _copy_and_hash_stream(source, copy)
+            if expected is not None and digest != expected:
+                raise ChecksumError(
+                    f"'{entry.archive_member}' in the download of {entry.name} has SHA-256 "
+                    f"{digest}, {expected} was expected. Nothing was installed."
+                )
+            os.replace(copy, dest)
+    return digest
+
+
 # ---------------------------------------------------------------------------------- import
 
 
-def import_model(path: str | Path, as_id: str | None = None) -> tuple[CatalogEntry, Path]:
+def import_model(
+    path: str | Path, as_id: str | None = None, *, name: str | None = None, custom: bool = False
+) -> tuple[CatalogEntry, Path]:
     """Copy a model file the user already has into the model folder; the source is untouched.
 
     The architecture is read from the file itself. The catalog entry is ``as_id`` when given,
     else the entry whose reference hash the file has, else the only entry without a reference
-    hash that has the file's architecture and size. A file that is not the expected one
-    (ChecksumError) or cannot be matched (ModelImportError) is not stored.
+    hash that has the file's architecture and size. A supported file that is none of those (or
+    any supported file, with ``custom``) becomes a custom model: added to the user catalog under
+    ``name`` (default: the file's name) with its architecture and size. A file that is not the
+    expected one (ChecksumError) or cannot be matched (ModelImportError) is not stored.
     """
     source = Path(path)
+    if custom and as_id is not None:
+        raise ModelStoreError("A file is imported either as a catalog model or as your own.")
     forced = catalog.get_entry(as_id) if as_id is not None else None
     _check_source(source, forced)
     models = paths.models_dir()
@@ -265,22 +328,59 @@ def import_model(path: str | Path, as_id: str | None = None) -> tuple[CatalogEnt
         digest = _copy_and_hash(source, copy)
         if forced is not None:
             _check_reference(forced, digest, source)
-        entry = _match(copy, digest, forced)
-        _check_format(source, entry)
-        dest = models / entry.file_name
-        os.replace(copy, dest)
+        info = _identify(copy)
+        entry = None if custom else _match(copy.name, info, digest, forced)
+        if entry is None:
+            entry, dest = _install_custom(copy, info, name or _name_from_file(source))
+        else:
+            _check_format(source, entry)
+            dest = models / entry.file_name
+            os.replace(copy, dest)
     if reference_hash(entry) is None:
         _record_hash(entry, digest, _FROM_IMPORT)
+    return entry, dest
+
+
+def _name_from_file(source: Path) -> str:
+    return source.stem.strip() or "custom model"
+
+
+def _install_custom(copy: Path, info: ModelFileInfo, name: str) -> tuple[CatalogEntry, Path]:
+    """Move the file in under a new id and record it in the user catalog (both or neither)."""
+    models = paths.models_dir()
+    taken = {p.stem for p in models.iterdir()}
+    model_id = catalog.free_id(name, taken)
+    dest = models / f"{model_id}{copy.suffix.lower()}"
+    fields: dict[str, Any] = {
+        "id": model_id,
+        "name": " ".join(name.split()),
+        "purpose": info.purpose,
+        "arch": info.arch,
+        "file_name": dest.name,
+        "licence": "unknown (your own file)",
+        "description": f"Your own {info.arch} model, imported from {copy.name}.",
+    }
+    if info.purpose == FACE:
+        fields["input_size"] = info.input_size
+        fields["has_fidelity"] = info.arch == "CodeFormer"
+    elif info.purpose == BACKGROUND:
+        fields["scale"] = info.scale
+    os.replace(copy, dest)
+    try:
+        entry = catalog.add_imported_entry(fields)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
     return entry, dest
 
 
 def _check_source(source: Path, entry: CatalogEntry | None) -> None:
     if not source.is_file():
         raise ModelStoreError(f"There is no file '{source}' to import.")
-    if entry is not None and entry.purpose not in (FACE, BACKGROUND):
+    if entry is not None and entry.purpose not in IMPORTABLE:
         raise ModelStoreError(
-            f"{entry.id} is a {entry.purpose} model: only face restoration and background "
-            "models can be imported."
+            f"{entry.id} is a {entry.purpose} model: only face restoration, background, "
+            "inpainting and colorization models can be imported."
         )
 
 
@@ -289,7 +389,8 @@ def _check_format(source: Path, entry: CatalogEntry) -> None:
     if _is_safetensors(source.name) != _is_safetensors(entry.file_name):
         raise ModelImportError(
             f"'{source.name}' and the file {entry.id} expects ({entry.file_name}) are of "
-            "different formats (safetensors or not): convert it, or add a custom model."
+            "different formats (safetensors or not): convert it, or import it as your own "
+            "model (--custom)."
         )
 
 
@@ -308,8 +409,13 @@ def _staging(models: Path) -> Iterator[Path]:
 
 
 def _copy_and_hash(source: Path, dest: Path) -> str:
+    with open(source, "rb") as reader:
+        return _copy_and_hash_stream(reader, dest)
+
+
+def _copy_and_hash_stream(reader: Any, dest: Path) -> str:
     hasher = hashlib.sha256()
-    with open(source, "rb") as reader, open(dest, "xb") as writer:
+    with open(dest, "xb") as writer:
         while block := reader.read(_COPY_BLOCK):
             hasher.update(block)
             writer.write(block)
@@ -323,41 +429,51 @@ def _check_reference(entry: CatalogEntry, digest: str, source: Path) -> None:
     if expected is not None and digest != expected:
         raise ChecksumError(
             f"'{source.name}' is not the file of {entry.name} ({entry.id}): its SHA-256 is "
-            f"{digest}, {expected} was expected. Nothing was imported."
+            f"{digest}, {expected} was expected. Nothing was imported. If it is a model of "
+            "your own, import it as one: with Models… → Import a model file… in the window, "
+            "or with --custom instead of --as on the command line."
         )
 
 
-def _match(copy: Path, digest: str, forced: CatalogEntry | None) -> CatalogEntry:
-    info = _identify(copy)
+def _match(
+    name: str, info: ModelFileInfo, digest: str, forced: CatalogEntry | None
+) -> CatalogEntry | None:
+    """The catalog entry the file is; None when it fits none (it becomes a custom model)."""
     if forced is not None:
         if not _fits(forced, info):
             raise ModelImportError(
-                f"'{copy.name}' is {_describe_file(info)}, but {forced.id} is "
+                f"'{name}' is {_describe_file(info)}, but {forced.id} is "
                 f"{_describe_entry(forced)}. Choose the model this file really is."
             )
         return forced
-    entries = [e for e in catalog.catalog() if e.purpose in (FACE, BACKGROUND)]
+    entries = [e for e in catalog.catalog() if e.purpose in IMPORTABLE]
     records = _read_hashes()
     references = {e.id: _reference(e, records) for e in entries}
     by_hash = [e for e in entries if references[e.id] == digest and _fits(e, info)]
     if by_hash:
         return by_hash[0]
-    fitting = [e for e in entries if _fits(e, info)]
-    free = [e for e in fitting if references[e.id] is None]
+    free = [e for e in entries if _fits(e, info) and references[e.id] is None]
     if len(free) == 1:
         return free[0]
-    raise ModelImportError(_no_match_message(copy.name, info, fitting, free))
+    if len(free) > 1:
+        ids = ", ".join(e.id for e in free)
+        raise ModelImportError(
+            f"'{name}' is {_describe_file(info)}, which fits several models ({ids}). Say which "
+            "one it is (--as ID), or import it as a model of your own (--custom)."
+        )
+    return None
 
 
 def _identify(copy: Path) -> ModelFileInfo:
     from faceapp.core.models.loading import identify_model_file  # torch: only when really importing
 
     info = identify_model_file(copy)
-    if info.purpose not in (FACE, BACKGROUND):
+    if info.purpose not in IMPORTABLE:
         extra = " faceapp ships its own face detector." if info.purpose == "detector" else ""
         raise UnsupportedModelError(
-            f"'{copy.name}' seems to be {_describe_file(info)}, not a face restoration or "
-            f"background upscaling model: only those can be imported.{extra}"
+            f"'{copy.name}' seems to be {_describe_file(info)}, not a face restoration, "
+            f"background upscaling, inpainting or colorization model: only those can be "
+            f"imported.{extra}"
         )
     return info
 
@@ -371,29 +487,14 @@ def _fits(entry: CatalogEntry, info: ModelFileInfo) -> bool:
     )
 
 
-def _no_match_message(
-    name: str, info: ModelFileInfo, fitting: list[CatalogEntry], free: list[CatalogEntry]
-) -> str:
-    head = f"'{name}' is {_describe_file(info)}"
-    if len(free) > 1:
-        ids = ", ".join(e.id for e in free)
-        return f"{head}, which fits several models ({ids}). Say which one it is (--as ID)."
-    custom = f"add it to {catalog.user_catalog_path()} as a custom model and import it again"
-    if fitting:
-        ids = ", ".join(e.id for e in fitting)
-        return (
-            f"{head}, but not the official file of {ids} (its SHA-256 differs). "
-            f"To use it anyway, {custom}."
-        )
-    return f"{head}, which matches no model of the catalog. To use it, {custom}."
-
-
 def _describe_file(info: ModelFileInfo) -> str:
     words = {
         FACE: "face restoration model",
         BACKGROUND: "background upscaler",
         "detector": "face detector",
         "parser": "face parsing model",
+        INPAINT: "inpainting model",
+        COLOUR: "colorization model",
     }[info.purpose]
     detail = _size_detail(info.input_size, info.scale)
     return f"a {info.arch} {words}{detail}"
@@ -460,10 +561,13 @@ def remove(model_id: str) -> Path:
     if entry.shipped:
         raise ModelStoreError(f"{entry.name} ships with faceapp and cannot be removed.")
     dest = paths.models_dir() / entry.file_name
-    part = dest.with_name(dest.name + ".part")
-    if not dest.is_file() and not part.is_file():
+    leftovers = [dest.with_name(dest.name + end) for end in (".part", ".zip", ".zip.part")]
+    if not dest.is_file() and not any(p.is_file() for p in leftovers) and not entry.imported:
         raise ModelNotInstalledError(f"{entry.name} ({entry.id}) is not installed.")
     dest.unlink(missing_ok=True)
-    part.unlink(missing_ok=True)
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
     _forget_hash(entry.id)
+    if entry.imported:  # a model the app added: its catalog entry goes with its file
+        catalog.remove_imported_entry(entry.id)
     return dest

@@ -3,12 +3,17 @@
 Files come from the internet: loading must never execute code. `.safetensors` files are read
 with safetensors; everything else with `torch.load(weights_only=True)`, which only rebuilds
 tensors and plain containers and refuses any other pickled object.
+
+One exception is allow-listed: PyTorch Lightning checkpoints (LaMa's `best.ckpt`) pickle their
+training callbacks by class name. Those names, and only those, are mapped to an inert local
+placeholder that merely stores what it is given: Lightning is never imported, nothing is called.
 """
 
 from __future__ import annotations
 
 import pickle
 import pickletools
+import threading
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,13 +38,57 @@ def load_checkpoint(path: str | Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         if _asks_for_code(str(error), path):
-            raise UnsafeModelError(
-                f"'{path.name}' contains program code or objects that could run code when "
-                "loaded; faceapp refuses to open it. Use the official file of the model."
-            ) from error
+            return _load_with_placeholders(path, error)
         raise _damaged(path) from error
     except Exception as error:  # noqa: BLE001 - garbage input raises all sorts of errors
         raise _damaged(path) from error
+
+
+# Globals a training framework pickles as metadata (never needed to rebuild the weights).
+_METADATA_PREFIXES = ("pytorch_lightning.", "lightning.pytorch.")
+_placeholder_lock = threading.Lock()  # safe_globals changes process-wide state
+
+
+class _InertMetadata:
+    """Stands in for a pickled training-metadata class: keeps its arguments, runs nothing."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _InertMetadata:
+        return super().__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args, self.kwargs, self.state = args, kwargs, None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+def _load_with_placeholders(path: Path, error: pickle.UnpicklingError) -> Any:
+    """Load a checkpoint whose only extra globals are allow-listed metadata classes."""
+    needed = _globals_in(path)
+    refused = [name for name in needed if not name.startswith(_METADATA_PREFIXES)]
+    if not needed or refused:
+        asks = f" (it asks for {', '.join(refused[:4])})" if refused else ""
+        raise UnsafeModelError(
+            f"'{path.name}' contains program code or objects that could run code when "
+            f"loaded{asks}; faceapp refuses to open it. Use the official file of the model."
+        ) from error
+    aliases = [(_InertMetadata, name) for name in needed]
+    try:
+        with _placeholder_lock, torch.serialization.safe_globals(aliases):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as second:  # noqa: BLE001 - e.g. a placeholder used as a dict
+        raise UnsafeModelError(
+            f"'{path.name}' holds objects faceapp cannot read without running code; "
+            "it refuses to open it. Use the official file of the model."
+        ) from second
+
+
+def _globals_in(path: Path) -> list[str]:
+    """The names of the non-default globals a torch file refers to (read, never imported)."""
+    try:
+        return sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # noqa: BLE001 - a legacy (non-zip) pickle: no list; refuse it
+        return []
 
 
 def load_state_dict(path: str | Path) -> StateDict:

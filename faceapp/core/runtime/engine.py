@@ -10,7 +10,16 @@ import torch
 from faceapp.core.errors import ModelLoadError
 from faceapp.core.faces.detection import FaceDetector
 from faceapp.core.faces.parsing import FaceParser, load_face_parser
-from faceapp.core.models.loading import FaceModel, UpscaleModel, load_face_model, load_upscale_model
+from faceapp.core.models.loading import (
+    ColorizeModel,
+    FaceModel,
+    InpaintModel,
+    UpscaleModel,
+    load_colorize_model,
+    load_face_model,
+    load_inpaint_model,
+    load_upscale_model,
+)
 from faceapp.core.models.store import installed_path
 from faceapp.core.runtime.device import describe_device, pick_device
 
@@ -31,6 +40,8 @@ class Engine:
         self._face: tuple[Path, FaceModel] | None = None
         self._upscaler: tuple[Path, UpscaleModel] | None = None
         self._parser: tuple[tuple[Path, int], FaceParser | None] | None = None
+        self._inpainter: tuple[Path, InpaintModel] | None = None
+        self._colorizer: tuple[Path, ColorizeModel] | None = None
 
     @property
     def device_name(self) -> str:
@@ -54,6 +65,20 @@ class Engine:
             self._upscaler = None
             self._upscaler = (path, load_upscale_model(path).to(self.device))
         return self._upscaler[1]
+
+    def inpainter(self, path: str | Path) -> InpaintModel:
+        path = Path(path).resolve()
+        if self._inpainter is None or self._inpainter[0] != path:
+            self._inpainter = None
+            self._inpainter = (path, load_inpaint_model(path).to(self.device))
+        return self._inpainter[1]
+
+    def colorizer(self, path: str | Path) -> ColorizeModel:
+        path = Path(path).resolve()
+        if self._colorizer is None or self._colorizer[0] != path:
+            self._colorizer = None
+            self._colorizer = (path, load_colorize_model(path).to(self.device))
+        return self._colorizer[1]
 
     def parser(self) -> FaceParser | None:
         """The installed face parser on the device, or None when there is none (the plain

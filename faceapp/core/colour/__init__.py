@@ -1,0 +1,1 @@
+"""Colour for black-and-white photos: detecting them and colorizing them (DDColor)."""

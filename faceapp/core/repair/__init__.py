@@ -1,0 +1,1 @@
+"""Repairing damage in old photos: finding scratches and dust, and inpainting them."""
