@@ -105,7 +105,7 @@ def restore_photo(
     chosen = select_faces(faces, options.faces, photo.size)
     restored: list[RestoredFace] = []
     if options.face_model is not None and chosen:
-        model = engine.face_model(options.face_model)
+        model = engine.face_model(options.face_model, progress, cancel)
         report = _face_reporter(stages, len(chosen))
         restored = restore_faces(
             engine, model, image, chosen, options.fidelity, report, cancel, options.mask

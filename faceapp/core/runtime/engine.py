@@ -12,7 +12,10 @@ from faceapp.core.faces.detection import FaceDetector
 from faceapp.core.faces.parsing import FaceParser, load_face_parser
 from faceapp.core.models.loading import FaceModel, UpscaleModel, load_face_model, load_upscale_model
 from faceapp.core.models.store import installed_path
+from faceapp.core.progress import CancelToken, ProgressCallback, no_progress
+from faceapp.core.runtime.compiled import AUTO, attach_face_runtime, check_choice, openvino_target
 from faceapp.core.runtime.device import describe_device, pick_device
+from faceapp.core.runtime.openvino_runtime import EXACT
 
 # The first one installed outlines the faces. BiSeNet first: on a CPU it takes ~0.2 s a face
 # where ParseNet takes ~4 s, as long as GFPGAN itself.
@@ -25,8 +28,12 @@ class Engine:
     """Keeps the detector and the last face and background models resident on the device,
     so that a batch of photos, or a new strength, loads nothing twice."""
 
-    def __init__(self, device: str | torch.device = "auto") -> None:
+    def __init__(
+        self, device: str | torch.device = "auto", runtime: str = AUTO, precision: str = EXACT
+    ) -> None:
+        check_choice(runtime, precision)
         self.device = device if isinstance(device, torch.device) else pick_device(device)
+        self.runtime, self.precision = runtime, precision
         self._detector: FaceDetector | None = None
         self._face: tuple[Path, FaceModel] | None = None
         self._upscaler: tuple[Path, UpscaleModel] | None = None
@@ -34,18 +41,32 @@ class Engine:
 
     @property
     def device_name(self) -> str:
-        return describe_device(self.device)
+        """The device, and the runtime of the face model when it is not PyTorch."""
+        name = describe_device(self.device)
+        if self._face is not None and self._face[1].runtime != "PyTorch":
+            return f"{name.split(' — ')[0]} — {self._face[1].runtime}"
+        return name
 
     def detector(self) -> FaceDetector:
         if self._detector is None:
             self._detector = FaceDetector(device=self.device)
         return self._detector
 
-    def face_model(self, path: str | Path) -> FaceModel:
+    def face_model(
+        self,
+        path: str | Path,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> FaceModel:
+        """The model, on the runtime chosen for it; the first use of a file on a compiled
+        runtime converts it once (with progress, cancellable)."""
         path = Path(path).resolve()
         if self._face is None or self._face[0] != path:
             self._face = None  # release the previous model before loading the next
-            self._face = (path, load_face_model(path).to(self.device))
+            model = load_face_model(path).to(self.device)
+            target = openvino_target(self.runtime, self.precision, self.device)
+            attach_face_runtime(model, path, target, progress, cancel)
+            self._face = (path, model)
         return self._face[1]
 
     def upscaler(self, path: str | Path) -> UpscaleModel:
