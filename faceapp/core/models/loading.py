@@ -69,10 +69,12 @@ class UpscaleModel:
     scale: int
     module: nn.Module
     supports_half: bool = False
+    compiled: Callable[[Tensor], Tensor | None] | None = None  # as FaceModel.compiled
 
     def __call__(self, x: Tensor) -> Tensor:
         """(N, 3, H, W) RGB in [0, 1] -> (N, 3, H*scale, W*scale) in [0, 1]."""
-        return self.module(x).clamp_(0, 1)
+        y = self.compiled(x) if self.compiled is not None else None
+        return y if y is not None else self.module(x).clamp_(0, 1)
 
     def to(self, device: torch.device) -> UpscaleModel:
         self.module.to(device)

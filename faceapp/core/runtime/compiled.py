@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from faceapp.core.errors import Cancelled
-from faceapp.core.models.loading import FaceModel
+from faceapp.core.models.loading import FaceModel, UpscaleModel
 from faceapp.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from faceapp.core.runtime import compiled_cache, openvino_runtime
 from faceapp.core.runtime.openvino_runtime import EXACT, PRECISIONS, CompiledNet
@@ -169,7 +169,8 @@ def self_check(
     """Compiled against PyTorch on a smooth pseudo-random probe of the input's shape."""
     probe = (probe_input(inputs[0].shape, image_range), *inputs[1:])
     with torch.inference_mode():
-        reference = graph(*probe).float().numpy()
+        reference = graph(*probe)
+    reference = (reference[0] if isinstance(reference, tuple) else reference).float().numpy()
     output = net(*(t.numpy() for t in probe))
     deviation = float(np.abs(output - reference).max())
     psnr = image_psnr(output, reference, image_range)
@@ -220,9 +221,10 @@ def attach_face_runtime(
     target: Target | None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    size: int | None = None,
 ) -> None:
-    """Give `face` its compiled forward for its own input size when `target` allows and the
-    conversion and check succeed; otherwise it stays on PyTorch."""
+    """Give `face` its compiled forward for `size` (default: its own input size) when
+    `target` allows and the conversion and check succeed; otherwise it stays on PyTorch."""
     face.compiled = None
     if target is None:
         return
@@ -230,10 +232,33 @@ def attach_face_runtime(
 
     label = f"{face.arch} ({source.name})"
     graph = FaceGraph(face)
-    inputs = face_inputs(face, face.input_size)
+    inputs = face_inputs(face, size or face.input_size)
     prepared = prepare(source, graph, inputs, label, target, (-1.0, 1.0), progress, cancel)
     if prepared is not None:
         face.compiled = CompiledFace(prepared.net, face.has_fidelity)
+
+
+def attach_upscale_runtime(
+    model: UpscaleModel,
+    source: Path,
+    target: Target | None,
+    tile: int,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> None:
+    """Give `model` a compiled forward for tile x tile patches (the interior tiles; the smaller
+    ones at the photo's edges run on PyTorch)."""
+    model.compiled = None
+    if target is None:
+        return
+    from faceapp.core.runtime.onnx_export import UpscaleGraph
+
+    label = f"{model.arch} x{model.scale} ({source.name})"
+    inputs = (torch.zeros(1, 3, tile, tile),)
+    graph = UpscaleGraph(model)
+    prepared = prepare(source, graph, inputs, label, target, (0.0, 1.0), progress, cancel)
+    if prepared is not None:
+        model.compiled = CompiledImage(prepared.net)
 
 
 class CompiledFace:
@@ -251,3 +276,18 @@ class CompiledFace:
         extra = (np.array(fidelity, np.float32),) if self.has_fidelity else ()
         faces = [self.net(x[i : i + 1].float().numpy(), *extra) for i in range(x.shape[0])]
         return torch.from_numpy(np.concatenate(faces)).to(x.dtype)
+
+
+class CompiledImage:
+    """An image-to-image compiled forward (upscalers): None for shapes it was not built for."""
+
+    runtime = "OpenVINO"
+
+    def __init__(self, net: CompiledNet) -> None:
+        self.net = net
+
+    def __call__(self, x: Tensor) -> Tensor | None:
+        if x.device.type != "cpu" or tuple(x.shape[1:]) != self.net.input_shape[1:]:
+            return None
+        outputs = [self.net(x[i : i + 1].float().numpy()) for i in range(x.shape[0])]
+        return torch.from_numpy(np.concatenate(outputs)).to(x.dtype)

@@ -44,9 +44,9 @@ class FaceGraph(nn.Module):
         self.face = face
         self.net = face.module
 
-    def forward(self, x: Tensor, fidelity: Tensor | None = None) -> Tensor:
-        if self.face.has_fidelity:
-            return self.net(x, weight=fidelity)[0]
+    def forward(self, x: Tensor, fidelity: Tensor | None = None) -> Tensor | tuple[Tensor, ...]:
+        if self.face.has_fidelity:  # CodeFormer: (out, logits); the logits make the codes checkable
+            return tuple(self.net(x, weight=fidelity)[:2])
         return self.face.call(self.net, x, 0.0)
 
 
@@ -83,7 +83,7 @@ def export_onnx(
             opset_version=OPSET,
             dynamo=False,
             input_names=names,
-            output_names=["y"],
+            output_names=None,
             do_constant_folding=True,
         )
 

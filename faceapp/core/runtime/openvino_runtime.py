@@ -90,5 +90,9 @@ class CompiledNet:
         self.device, self.precision = device, precision
 
     def __call__(self, *inputs: np.ndarray) -> np.ndarray:
+        """The first output (the image)."""
+        return self.run_all(*inputs)[0]
+
+    def run_all(self, *inputs: np.ndarray) -> list[np.ndarray]:
         result = self.request.infer([np.ascontiguousarray(a, np.float32) for a in inputs])
-        return np.array(result[self.compiled.outputs[0]], copy=True)
+        return [np.array(result[output], copy=True) for output in self.compiled.outputs]
