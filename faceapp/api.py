@@ -20,7 +20,7 @@ from faceapp.core.pipeline import RestoreOptions, restore_aligned, restore_photo
 from faceapp.core.progress import CancelToken, ProgressCallback, no_progress
 from faceapp.core.runtime.engine import Engine
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, str, str], Engine] = {}
 
 
 @dataclass
@@ -43,14 +43,17 @@ def restore(
     bg_model_file: str | os.PathLike | None = None,
     aligned: bool = False,
     device: str = "auto",
+    runtime: str = "auto",
+    precision: str = "exact",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> Restoration:
     """Restore the faces in a photo (a path, or an H x W [x 3|4] array: uint8, uint16 or float
-    in [0, 1]). `model` is a catalog id (default: the recommended model); `model_file` a file."""
+    in [0, 1]). `model` is a catalog id (default: the recommended model); `model_file` a file.
+    `runtime` auto|torch|openvino and `precision` exact|fast as on the command line."""
     photo = image_to_photo(image)
     face_path = resolve_model_file(model, model_file, default=True)
-    engine = engine_for(device)
+    engine = engine_for(device, runtime, precision)
     if aligned:
         out = restore_aligned(engine, photo, face_path, strength, fidelity)
         return Restoration(_as_array(out), [])
@@ -91,11 +94,12 @@ def resolve_model_file(model_id: str | None, model_file, default: bool) -> Path 
     return require_model(model_id) if model_id else None
 
 
-def engine_for(device: str) -> Engine:
-    """Engines are kept per device so repeated calls keep the models loaded."""
-    if device not in _engines:
-        _engines[device] = Engine(device)
-    return _engines[device]
+def engine_for(device: str, runtime: str = "auto", precision: str = "exact") -> Engine:
+    """Engines are kept per device and runtime so repeated calls keep the models loaded."""
+    key = (device, runtime, precision)
+    if key not in _engines:
+        _engines[key] = Engine(device, runtime, precision)
+    return _engines[key]
 
 
 def _as_array(photo: Photo) -> np.ndarray:

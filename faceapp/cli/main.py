@@ -63,6 +63,20 @@ def _add_restore(sub) -> None:
     bg.add_argument("--bg-model", metavar="ID", help="background upscaler id")
     bg.add_argument("--bg-model-file", type=Path, metavar="PATH", help="an upscaler file")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument(
+        "--runtime",
+        default="auto",
+        choices=("auto", "torch", "openvino"),
+        help="what runs the models: auto = OpenVINO on the CPU where it converted and passed "
+        "its check against PyTorch (converted once per model file), else PyTorch",
+    )
+    p.add_argument(
+        "--precision",
+        default="exact",
+        choices=("exact", "fast"),
+        help="exact = float32 (default); fast = bf16/fp16 where the hardware has it: "
+        "faster, approximate",
+    )
     p.add_argument("--format", default="auto", choices=("auto", "png", "jpg", "webp", "tiff"))
     p.add_argument("--quality", type=_quality, default=95, help="JPEG/WebP 1..100 (default 95)")
     p.add_argument("--no-metadata", action="store_true", help="do not copy EXIF/ICC/dates")
@@ -181,4 +195,3 @@ def _report(args, where: str, error: BaseException) -> None:
         traceback.print_exception(error)
     message = str(error) if isinstance(error, FaceappError | ValueError) else repr(error)
     print(f"error: {where}: {message}", file=sys.stderr)
-

@@ -43,7 +43,7 @@ class RestoreCommand:
             background_model=bg_path,
             mask=args.mask,
         )
-        return cls(args, options, save, engine_for(args.device))
+        return cls(args, options, save, engine_for(args.device, args.runtime, args.precision))
 
     def run_one(self, image: str) -> Path:
         started = time.perf_counter()

@@ -7,13 +7,20 @@ from pathlib import Path
 
 import torch
 
+from faceapp.core.background import UPSCALE_OVERLAP, UPSCALE_TILE
 from faceapp.core.errors import ModelLoadError
 from faceapp.core.faces.detection import FaceDetector
 from faceapp.core.faces.parsing import FaceParser, load_face_parser
 from faceapp.core.models.loading import FaceModel, UpscaleModel, load_face_model, load_upscale_model
 from faceapp.core.models.store import installed_path
 from faceapp.core.progress import CancelToken, ProgressCallback, no_progress
-from faceapp.core.runtime.compiled import AUTO, attach_face_runtime, check_choice, openvino_target
+from faceapp.core.runtime.compiled import (
+    AUTO,
+    attach_face_runtime,
+    attach_upscale_runtime,
+    check_choice,
+    openvino_target,
+)
 from faceapp.core.runtime.device import describe_device, pick_device
 from faceapp.core.runtime.openvino_runtime import EXACT
 
@@ -73,7 +80,10 @@ class Engine:
         path = Path(path).resolve()
         if self._upscaler is None or self._upscaler[0] != path:
             self._upscaler = None
-            self._upscaler = (path, load_upscale_model(path).to(self.device))
+            model = load_upscale_model(path).to(self.device)
+            target = openvino_target(self.runtime, self.precision, self.device)
+            attach_upscale_runtime(model, path, target, UPSCALE_TILE + 2 * UPSCALE_OVERLAP)
+            self._upscaler = (path, model)
         return self._upscaler[1]
 
     def parser(self) -> FaceParser | None:
