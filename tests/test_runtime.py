@@ -202,3 +202,34 @@ def test_app_restores_with_openvino_absent(golden_file, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert out.exists()
     assert not (Path(compiled_cache.compiled_dir()) / "hashes.json").exists()
+
+
+def test_runs_on_line_names_the_runtime() -> None:
+    from faceapp.core.runtime.engine import Engine
+
+    assert Engine("cpu", "openvino").device_name == "CPU — OpenVINO"
+    assert Engine("cpu", "openvino", "fast").device_name == "CPU — OpenVINO, fast (approximate)"
+    assert "OpenVINO" not in Engine("cpu", "torch").device_name
+    with pytest.raises(ValueError, match="runtime"):
+        Engine("cpu", "tensorrt")
+
+
+def test_settings_keep_the_runtime_choice() -> None:
+    from faceapp.settings import Settings, load_settings, save_settings, settings_from_dict
+
+    save_settings(Settings(runtime="openvino", precision="fast", device="cpu"))
+    loaded = load_settings()
+    assert (loaded.runtime, loaded.precision) == ("openvino", "fast")
+    odd = settings_from_dict({"schema_version": 2, "runtime": "cuda-graphs", "precision": 3})
+    assert (odd.runtime, odd.precision) == ("auto", "exact")
+    assert settings_from_dict({"schema_version": 1}).runtime == "auto"  # older files
+
+
+def test_problem_report_names_openvino_and_its_version() -> None:
+    import openvino
+
+    from faceapp.diagnostics import system_report
+
+    report = system_report("CPU — OpenVINO")
+    assert "Device: CPU — OpenVINO" in report
+    assert f"OpenVINO: {openvino.get_version().split('-')[0]}" in report

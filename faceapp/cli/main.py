@@ -11,6 +11,9 @@ from pathlib import Path
 
 from faceapp import __version__
 
+# as faceapp.core.runtime.device.DEVICE_CHOICES (not imported: it would load torch for --help)
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps", "intel-gpu")
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -34,7 +37,7 @@ def _add_detect(sub) -> None:
     p = sub.add_parser("detect", help="list the faces found in photos")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
 
 
 def _add_restore(sub) -> None:
@@ -62,7 +65,7 @@ def _add_restore(sub) -> None:
     bg.add_argument("--bg", choices=("lanczos", "none"), default=None)
     bg.add_argument("--bg-model", metavar="ID", help="background upscaler id")
     bg.add_argument("--bg-model-file", type=Path, metavar="PATH", help="an upscaler file")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     p.add_argument(
         "--runtime",
         default="auto",

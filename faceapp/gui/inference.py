@@ -49,10 +49,10 @@ class InferenceThread(QThread):
 
     deviceReady = Signal(str)  # e.g. "NVIDIA GeForce RTX 3060" or "CPU — slower"
 
-    def __init__(self, device: str = "auto") -> None:
+    def __init__(self, device: str = "auto", runtime: str = "auto", precision: str = "exact"):
         super().__init__()
         self.setObjectName("faceapp-inference")
-        self._device = device
+        self._device, self._runtime, self._precision = device, runtime, precision
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._pending: list[Job] = []  # keeps Job objects alive until they end
 
@@ -84,7 +84,7 @@ class InferenceThread(QThread):
         return self.wait(timeout_ms) if self.isRunning() else True
 
     def run(self) -> None:
-        engine = None
+        engine, shown = None, None
         while (job := self._queue.get()) is not None:
             if job.is_cancelled:
                 self._end(job, job.cancelled.emit)
@@ -102,6 +102,9 @@ class InferenceThread(QThread):
                 self._end(job, lambda exc=exc: job.failed.emit(exc))
             else:
                 self._end(job, lambda result=result: job.finished.emit(result))
+            if engine is not None and engine.device_name != shown:  # e.g. PyTorch after all
+                shown = engine.device_name
+                self.deviceReady.emit(shown)
 
     def _end(self, job: Job, emit: Callable[[], None]) -> None:
         emit()
@@ -110,6 +113,6 @@ class InferenceThread(QThread):
     def _make_engine(self):
         from faceapp.core.runtime.engine import Engine  # imports torch: only ever on this thread
 
-        engine = Engine(self._device)
+        engine = Engine(self._device, self._runtime, self._precision)
         self.deviceReady.emit(engine.device_name)
         return engine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import torch
@@ -16,12 +17,14 @@ from faceapp.core.models.store import installed_path
 from faceapp.core.progress import CancelToken, ProgressCallback, no_progress
 from faceapp.core.runtime.compiled import (
     AUTO,
+    OPENVINO,
+    Target,
     attach_face_runtime,
     attach_upscale_runtime,
     check_choice,
     openvino_target,
 )
-from faceapp.core.runtime.device import describe_device, pick_device
+from faceapp.core.runtime.device import INTEL_GPU, describe_device, intel_gpu_device, pick_device
 from faceapp.core.runtime.openvino_runtime import EXACT
 
 # The first one installed outlines the faces. BiSeNet first: on a CPU it takes ~0.2 s a face
@@ -38,7 +41,12 @@ class Engine:
     def __init__(
         self, device: str | torch.device = "auto", runtime: str = AUTO, precision: str = EXACT
     ) -> None:
+        if runtime == AUTO:  # FACEAPP_RUNTIME=torch: auto means PyTorch (tests, troubleshooting)
+            runtime = os.environ.get("FACEAPP_RUNTIME", AUTO)
         check_choice(runtime, precision)
+        self.ov_device = "CPU"
+        if device == INTEL_GPU:  # OpenVINO on Intel graphics; PyTorch parts stay on the CPU
+            self.ov_device, runtime = intel_gpu_device(), OPENVINO
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.runtime, self.precision = runtime, precision
         self._detector: FaceDetector | None = None
@@ -48,11 +56,19 @@ class Engine:
 
     @property
     def device_name(self) -> str:
-        """The device, and the runtime of the face model when it is not PyTorch."""
-        name = describe_device(self.device)
-        if self._face is not None and self._face[1].runtime != "PyTorch":
-            return f"{name.split(' — ')[0]} — {self._face[1].runtime}"
-        return name
+        """The "Runs on" line: the device and the runtime of the face model ("CPU — OpenVINO");
+        before a face model is loaded, the runtime it would get."""
+        target = self._target()
+        if self._face is not None and self._face[1].runtime == "PyTorch":
+            target = None  # not converted, or failed its check: PyTorch runs it
+        if target is None:
+            return describe_device(self.device)
+        where = "Intel GPU" if target.device == "GPU" else "CPU"
+        fast = ", fast (approximate)" if target.precision != EXACT else ""
+        return f"{where} — OpenVINO{fast}"
+
+    def _target(self) -> Target | None:
+        return openvino_target(self.runtime, self.precision, self.device, self.ov_device)
 
     def detector(self) -> FaceDetector:
         if self._detector is None:
@@ -71,7 +87,7 @@ class Engine:
         if self._face is None or self._face[0] != path:
             self._face = None  # release the previous model before loading the next
             model = load_face_model(path).to(self.device)
-            target = openvino_target(self.runtime, self.precision, self.device)
+            target = self._target()
             attach_face_runtime(model, path, target, progress, cancel)
             self._face = (path, model)
         return self._face[1]
@@ -81,7 +97,7 @@ class Engine:
         if self._upscaler is None or self._upscaler[0] != path:
             self._upscaler = None
             model = load_upscale_model(path).to(self.device)
-            target = openvino_target(self.runtime, self.precision, self.device)
+            target = self._target()
             attach_upscale_runtime(model, path, target, UPSCALE_TILE + 2 * UPSCALE_OVERLAP)
             self._upscaler = (path, model)
         return self._upscaler[1]
