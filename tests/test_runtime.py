@@ -233,3 +233,19 @@ def test_problem_report_names_openvino_and_its_version() -> None:
     report = system_report("CPU — OpenVINO")
     assert "Device: CPU — OpenVINO" in report
     assert f"OpenVINO: {openvino.get_version().split('-')[0]}" in report
+
+
+def test_cli_and_api_take_runtime_and_precision() -> None:
+    import faceapp
+    from faceapp.cli.main import build_parser
+
+    args = build_parser().parse_args(
+        ["restore", "a.jpg", "--runtime", "openvino", "--precision", "fast"]
+    )
+    assert (args.runtime, args.precision) == ("openvino", "fast")
+    defaults = build_parser().parse_args(["restore", "a.jpg"])
+    assert (defaults.runtime, defaults.precision) == ("auto", "exact")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["restore", "a.jpg", "--precision", "half"])
+    with pytest.raises(ValueError, match="precision"):
+        faceapp.restore(np.zeros((8, 8, 3), np.uint8), model_file="x.pth", precision="half")
