@@ -501,3 +501,26 @@ def test_torch_file_without_weights_is_a_load_error(tmp_path: Path, obj: Any) ->
     with pytest.raises(ModelLoadError) as caught:
         load_face_model(path)
     _assert_damaged(path, caught.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Face parsers as faceapp loads them, through OpenVINO float32
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["facexlib_parsenet", "facexlib_bisenet"])
+def test_face_parser_through_openvino_matches_golden(golden_files: GoldenFiles, name: str) -> None:
+    from faceapp.core.faces.parsing import load_face_parser
+    from faceapp.core.runtime.compiled import Target, attach_parser_runtime
+
+    pytest.importorskip("openvino")
+    path = golden_files.path(name)
+    parser = load_face_parser(path)
+    x = golden_files.input(name)
+    attach_parser_runtime(parser, path, Target("CPU", "exact"), size=x.shape[-1])
+    assert parser.compiled is not None, "conversion or self-check failed (see the log)"
+    parser.module.forward = _refuse_torch
+    with torch.inference_mode():
+        out = parser(x)
+    _assert_matches(out, golden_files.golden(name, "output"), golden_files.spec(name, "output"))

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from faceapp.core.errors import Cancelled
+from faceapp.core.faces.parsing import PARSE_SIZE, FaceParser
 from faceapp.core.models.loading import FaceModel, UpscaleModel
 from faceapp.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from faceapp.core.runtime import compiled_cache, openvino_runtime
@@ -276,6 +277,23 @@ class CompiledFace:
         extra = (np.array(fidelity, np.float32),) if self.has_fidelity else ()
         faces = [self.net(x[i : i + 1].float().numpy(), *extra) for i in range(x.shape[0])]
         return torch.from_numpy(np.concatenate(faces)).to(x.dtype)
+
+
+def attach_parser_runtime(
+    parser: FaceParser, source: Path, target: Target | None, size: int = PARSE_SIZE
+) -> None:
+    """Give a face parser a compiled forward for size x size crops (converted once; a few
+    seconds for BiSeNet), else it stays on PyTorch."""
+    parser.compiled = None
+    if target is None:
+        return
+    from faceapp.core.runtime.onnx_export import ParserGraph
+
+    label = f"{parser.arch} ({source.name})"
+    inputs = (torch.zeros(1, 3, size, size),)
+    prepared = prepare(source, ParserGraph(parser), inputs, label, target, (-2.5, 2.5))
+    if prepared is not None:
+        parser.compiled = CompiledImage(prepared.net)
 
 
 class CompiledImage:

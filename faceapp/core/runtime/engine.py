@@ -20,6 +20,7 @@ from faceapp.core.runtime.compiled import (
     OPENVINO,
     Target,
     attach_face_runtime,
+    attach_parser_runtime,
     attach_upscale_runtime,
     check_choice,
     openvino_target,
@@ -118,7 +119,9 @@ class Engine:
 
     def _load_parser(self, path: Path) -> FaceParser | None:
         try:
-            return load_face_parser(path).to(self.device)
+            parser = load_face_parser(path).to(self.device)
         except ModelLoadError as error:
             log.warning("Face parser not used, the plain oval mask is: %s", error)
             return None
+        attach_parser_runtime(parser, path, self._target())
+        return parser

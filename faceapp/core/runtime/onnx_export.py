@@ -59,6 +59,16 @@ class UpscaleGraph(nn.Module):
         return self.net(x).clamp(0, 1)
 
 
+class ParserGraph(nn.Module):
+    def __init__(self, parser) -> None:  # a faces.parsing.FaceParser
+        super().__init__()
+        self.parser = parser
+        self.net = parser.module
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.parser.logits(x)
+
+
 def face_inputs(face: FaceModel, size: int, batch: int = 1) -> tuple[Tensor, ...]:
     """Example inputs for the export: the face, and fidelity as a 0-d tensor when it has one."""
     x = torch.zeros(batch, 3, size, size)
