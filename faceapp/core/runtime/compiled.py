@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from faceapp.core.errors import Cancelled
+from faceapp.core.faces.detection import FaceDetector
 from faceapp.core.faces.parsing import PARSE_SIZE, FaceParser
 from faceapp.core.models.loading import FaceModel, UpscaleModel
 from faceapp.core.progress import CancelToken, Progress, ProgressCallback, no_progress
@@ -84,17 +85,20 @@ def prepare(
     image_range: tuple[float, float],
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    any_size: bool = False,
 ) -> Prepared | None:
-    """The compiled `graph` for `inputs`' shape, converted once per model file, or None when it
-    cannot be converted or fails its check (logged; the caller keeps PyTorch)."""
+    """The compiled `graph` for `inputs`' shape (any height and width with any_size; checked
+    at the given one), converted once per model file, or None when it cannot be converted or
+    fails its check (logged; the caller keeps PyTorch)."""
+    shape = tuple(inputs[0].shape)
     key = compiled_cache.EntryKey(
         compiled_cache.file_sha256(source),
         f"openvino-{openvino_runtime.version()}",
-        tuple(inputs[0].shape),
+        (*shape[:2], -1, -1) if any_size else shape,
     )
     folder = compiled_cache.lookup(key)
     if folder is None:
-        folder = _convert(key, source, graph, inputs, label, progress, cancel)
+        folder = _convert(key, source, graph, inputs, label, progress, cancel, any_size)
     meta = compiled_cache.read_meta(folder)
     if meta.get("failed"):
         log.info("%s runs on PyTorch: OpenVINO could not convert it (%s)", label, meta["failed"])
@@ -102,7 +106,7 @@ def prepare(
     return _checked(folder, meta, graph, inputs, label, target, image_range)
 
 
-def _convert(key, source, graph, inputs, label, progress, cancel) -> Path:
+def _convert(key, source, graph, inputs, label, progress, cancel, any_size) -> Path:
     estimate = _estimate_seconds(graph)
     message = f"Preparing {label} for this computer — once, about {estimate} s"
     log.info(message)
@@ -115,7 +119,7 @@ def _convert(key, source, graph, inputs, label, progress, cancel) -> Path:
         started = time.perf_counter()
         from faceapp.core.runtime.onnx_export import export_onnx
 
-        export_onnx(graph, inputs, folder / "model.onnx", on_export, cancel)
+        export_onnx(graph, inputs, folder / "model.onnx", on_export, cancel, any_size)
         _raise_if_cancelled(cancel)
         progress(Progress("prepare", 0.85, message))
         openvino_runtime.convert_onnx(folder / "model.onnx", folder / "model.xml")
@@ -171,15 +175,21 @@ def self_check(
     probe = (probe_input(inputs[0].shape, image_range), *inputs[1:])
     with torch.inference_mode():
         reference = graph(*probe)
-    reference = (reference[0] if isinstance(reference, tuple) else reference).float().numpy()
-    output = net(*(t.numpy() for t in probe))
-    deviation = float(np.abs(output - reference).max())
-    psnr = image_psnr(output, reference, image_range)
-    if precision == EXACT:
-        passed = deviation <= EXACT_RTOL * max(1.0, float(np.abs(reference).max()))
+    references = [r.float().numpy() for r in _as_tuple(reference)]
+    outputs = net.run_all(*(t.numpy() for t in probe))
+    deviations = [float(np.abs(o - r).max()) for o, r in zip(outputs, references, strict=True)]
+    deviation = max(deviations)
+    psnr = image_psnr(outputs[0], references[0], image_range)
+    if precision == EXACT:  # every output (CodeFormer's logits, the detector's three)
+        limits = [EXACT_RTOL * max(1.0, float(np.abs(r).max())) for r in references]
+        passed = all(d <= limit for d, limit in zip(deviations, limits, strict=True))
     else:
         passed = psnr >= FAST_MIN_PSNR
     return {"passed": bool(passed), "deviation": deviation, "psnr": round(psnr, 2)}
+
+
+def _as_tuple(output: Tensor | tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    return tuple(output) if isinstance(output, (tuple, list)) else (output,)
 
 
 def probe_input(shape: tuple[int, ...], image_range: tuple[float, float]) -> Tensor:
@@ -294,6 +304,38 @@ def attach_parser_runtime(
     prepared = prepare(source, ParserGraph(parser), inputs, label, target, (-2.5, 2.5))
     if prepared is not None:
         parser.compiled = CompiledImage(prepared.net)
+
+
+def attach_detector_runtime(detector: FaceDetector, target: Target | None) -> None:
+    """Give the face detector a compiled forward for images of any size (its pyramid)."""
+    detector.compiled = None
+    if target is None or detector.device.type != "cpu":
+        return
+    from faceapp.core.runtime.onnx_export import DetectorGraph
+
+    label = f"the face detector ({detector.weights.name})"
+    inputs = (torch.zeros(1, 3, 320, 320),)
+    graph = DetectorGraph(detector.net)
+    # BGR minus the mean: about -123..151
+    prepared = prepare(
+        detector.weights, graph, inputs, label, target, (-123.0, 151.0), any_size=True
+    )
+    if prepared is not None:
+        detector.compiled = CompiledOutputs(prepared.net)
+
+
+class CompiledOutputs:
+    """Every output of a compiled model of any input size, as tensors."""
+
+    runtime = "OpenVINO"
+
+    def __init__(self, net: CompiledNet) -> None:
+        self.net = net
+
+    def __call__(self, x: Tensor) -> tuple[Tensor, ...] | None:
+        if x.device.type != "cpu":
+            return None
+        return tuple(torch.from_numpy(o) for o in self.net.run_all(x.float().numpy()))
 
 
 class CompiledImage:

@@ -19,6 +19,7 @@ from faceapp.core.runtime.compiled import (
     AUTO,
     OPENVINO,
     Target,
+    attach_detector_runtime,
     attach_face_runtime,
     attach_parser_runtime,
     attach_upscale_runtime,
@@ -74,6 +75,7 @@ class Engine:
     def detector(self) -> FaceDetector:
         if self._detector is None:
             self._detector = FaceDetector(device=self.device)
+            attach_detector_runtime(self._detector, self._target())
         return self._detector
 
     def face_model(

@@ -75,15 +75,29 @@ def face_inputs(face: FaceModel, size: int, batch: int = 1) -> tuple[Tensor, ...
     return (x, torch.tensor(0.5)) if face.has_fidelity else (x,)
 
 
+class DetectorGraph(nn.Module):
+    """RetinaFace: x (BGR minus the mean, any size) -> (loc, conf, landms)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        return tuple(self.net(x))
+
+
 def export_onnx(
     graph: nn.Module,
     inputs: tuple[Tensor, ...],
     target: Path,
     on_progress: Callable[[float], None] | None = None,
     cancel: CancelToken | None = None,
+    any_size: bool = False,
 ) -> None:
-    """Write `graph` traced on `inputs` to `target` (the caller makes the write atomic)."""
+    """Write `graph` traced on `inputs` to `target` (the caller makes the write atomic).
+    any_size: the height and width stay dynamic (the detector's pyramid)."""
     names = ["x", "fidelity"][: len(inputs)]
+    dynamic = {"x": {2: "height", 3: "width"}} if any_size else None
     with _traceable(graph), _ticking(graph, on_progress, cancel), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about Python bools from tensors
         torch.onnx.export(
@@ -95,6 +109,7 @@ def export_onnx(
             input_names=names,
             output_names=None,
             do_constant_folding=True,
+            dynamic_axes=dynamic,
         )
 
 

@@ -86,7 +86,8 @@ class CompiledNet:
             config["PERFORMANCE_HINT"] = "LATENCY"
         self.compiled = _core().compile_model(str(xml_path), device, config)
         self.request = self.compiled.create_infer_request()
-        self.input_shape = tuple(self.compiled.inputs[0].get_shape())
+        dims = self.compiled.inputs[0].get_partial_shape()
+        self.input_shape = tuple(d.get_length() if d.is_static else -1 for d in dims)
         self.device, self.precision = device, precision
 
     def __call__(self, *inputs: np.ndarray) -> np.ndarray:
