@@ -43,6 +43,18 @@ class _Unexportable(_TinyNet):
         return torch.special.bessel_j0(self.body(x))
 
 
+class _WithFidelity(_TinyNet):
+    """Called like CodeFormer: net(x, weight=w) -> (out, logits)."""
+
+    def forward(self, x: torch.Tensor, weight: float | torch.Tensor = 0.5):
+        y = self.body(x)
+        return x + weight * y, y.mean(dim=(2, 3))
+
+
+def _codeformer_like(module: nn.Module, x: torch.Tensor, fidelity: float) -> torch.Tensor:
+    return module(x, weight=float(fidelity))[0]
+
+
 def _plain(module: nn.Module, x: torch.Tensor, _fidelity: float) -> torch.Tensor:
     return module(x)
 
@@ -87,6 +99,18 @@ def test_compiled_model_runs_and_matches_torch(tmp_path: Path, exports: list[int
     assert compiled.shape == reference.shape
     assert float((compiled - reference).abs().max()) < 1e-5
     assert face.compiled(torch.zeros(1, 3, 64, 64), 0.5) is None  # other sizes: PyTorch
+    assert exports == [1]
+
+
+def test_fidelity_is_an_input_of_the_compiled_model(tmp_path: Path, exports: list[int]) -> None:
+    face = FaceModel("Tiny", 32, _WithFidelity().eval(), _codeformer_like, has_fidelity=True)
+    attach_face_runtime(face, _model_file(tmp_path), CPU)
+    assert face.compiled is not None
+    x = torch.rand(1, 3, 32, 32)
+    with torch.inference_mode():
+        for fidelity in (0.0, 0.3, 1.0):
+            reference = _codeformer_like(face.module, x, fidelity)
+            assert float((face(x, fidelity) - reference).abs().max()) < 1e-5
     assert exports == [1]
 
 

@@ -147,7 +147,11 @@ def _checked(folder, meta, graph, inputs, label, target: Target, image_range) ->
     checks = dict(meta.get("checks", {}))
     verdict = checks.get(target.tag)
     if verdict is None:
-        verdict = self_check(net, graph, inputs, target.precision, image_range)
+        try:
+            verdict = self_check(net, graph, inputs, target.precision, image_range)
+        except Exception as error:  # a compiled model that cannot even run is not used
+            log.warning("%s: the OpenVINO model failed to run, PyTorch runs it: %s", label, error)
+            return None
         checks[target.tag] = verdict
         compiled_cache.update_meta(folder, checks=checks)
     if not verdict["passed"]:

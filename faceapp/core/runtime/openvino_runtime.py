@@ -95,5 +95,11 @@ class CompiledNet:
         return self.run_all(*inputs)[0]
 
     def run_all(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        result = self.request.infer([np.ascontiguousarray(a, np.float32) for a in inputs])
+        result = self.request.infer([_c_float32(a) for a in inputs])
         return [np.array(result[output], copy=True) for output in self.compiled.outputs]
+
+
+def _c_float32(array: np.ndarray) -> np.ndarray:
+    """C-contiguous float32, 0-d arrays kept 0-d (np.ascontiguousarray makes them 1-d)."""
+    array = np.asarray(array, np.float32)
+    return array if array.flags.c_contiguous else array.copy()
