@@ -524,3 +524,25 @@ def test_face_parser_through_openvino_matches_golden(golden_files: GoldenFiles, 
     with torch.inference_mode():
         out = parser(x)
     _assert_matches(out, golden_files.golden(name, "output"), golden_files.spec(name, "output"))
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_retinaface_through_openvino_matches_golden(golden_files: GoldenFiles) -> None:
+    """The detector's architecture exported as faceapp exports its detector (any image size)."""
+    from faceapp.core.runtime.compiled import Target, prepare
+    from faceapp.core.runtime.onnx_export import DetectorGraph
+
+    pytest.importorskip("openvino")
+    name = "facexlib_retinaface_resnet50"
+    path = golden_files.path(name)
+    net = _retinaface()
+    net.load_state_dict(load_state_dict(path), strict=True)
+    x = golden_files.input(name)
+    target = Target("CPU", "exact")
+    graph = DetectorGraph(net.eval())
+    prepared = prepare(path, graph, (x,), "RetinaFace-R50", target, (-3.0, 3.0), any_size=True)
+    assert prepared is not None, "conversion or self-check failed (see the log)"
+    results = prepared.net.run_all(x.numpy())
+    for output, result in zip(("output_loc", "output_conf", "output_landms"), results, strict=True):
+        _assert_matches(result, golden_files.golden(name, output), golden_files.spec(name, output))

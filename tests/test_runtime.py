@@ -273,3 +273,22 @@ def test_cli_and_api_take_runtime_and_precision() -> None:
         build_parser().parse_args(["restore", "a.jpg", "--precision", "half"])
     with pytest.raises(ValueError, match="precision"):
         faceapp.restore(np.zeros((8, 8, 3), np.uint8), model_file="x.pth", precision="half")
+
+
+def test_fast_beyond_its_tolerance_falls_back_to_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from faceapp.core.runtime import openvino_runtime
+
+    real = openvino_runtime.CompiledNet.run_all
+
+    def noisy_when_fast(self, *inputs):
+        outputs = real(self, *inputs)
+        return [outputs[0] + 0.5] if self.precision == "fast" else outputs
+
+    monkeypatch.setattr(openvino_runtime.CompiledNet, "run_all", noisy_when_fast)
+    face = _tiny_face()
+    with caplog.at_level(logging.INFO, logger="faceapp"):
+        attach_face_runtime(face, _model_file(tmp_path), Target("CPU", "fast"))
+    assert face.compiled is not None and face.compiled.net.precision == "exact"
+    assert "beyond its tolerance; exact precision runs" in caplog.text

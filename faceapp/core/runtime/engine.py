@@ -63,6 +63,8 @@ class Engine:
         target = self._target()
         if self._face is not None and self._face[1].runtime == "PyTorch":
             target = None  # not converted, or failed its check: PyTorch runs it
+        elif self._face is not None:  # fast may have fallen back to exact in its check
+            target = Target(target.device, self._face[1].compiled.net.precision)
         if target is None:
             return describe_device(self.device)
         where = "Intel GPU" if target.device == "GPU" else "CPU"
