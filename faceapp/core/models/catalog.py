@@ -75,6 +75,7 @@ class CatalogEntry:
     input_size: int | None = None  # face models
     scale: int | None = None  # background upscalers
     supports_half: bool | None = None  # None: not measured yet
+    fast_precision: str = ""  # what "fast" (bf16 on CPU) did to the output, as measured
     has_fidelity: bool = False
     description: str = ""
     recommended: bool = False
