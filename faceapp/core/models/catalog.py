@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -305,6 +305,23 @@ BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
         commercial_use=True,
         description="A lighter face outliner used to blend restored faces into the photo.",
     ),
+)
+
+
+# What "fast" precision (bf16 on an AMX/AVX-512-BF16 CPU, OpenVINO) does, measured with
+# benchmarks/runtimes.py on the golden weights: pseudo-random, which amplify rounding, so the
+# PSNR (8-bit output against PyTorch float32) is a worst case; trained weights move less (the
+# real realesr-animevideov3 upscaler: about 54 dB). Speed-up against OpenVINO float32.
+_FAST_PRECISION = {
+    "gfpgan-1.3": "bf16: 28.2 dB, max |diff| 2.45 (golden weights), 2.4x faster",
+    "gfpgan-1.4": "bf16: 28.2 dB, max |diff| 2.45 (golden weights), 2.4x faster",
+    "codeformer": "bf16: 18.7 dB (golden weights: code choices flip), 2.2x faster",
+    "gpen-bfr-512": "bf16: 39.2 dB, max |diff| 0.12 (golden weights), 2.0x faster",
+    "restoreformer-pp": "bf16: 17.7 dB (golden weights: code choices flip), 2.3x faster",
+}
+BUILTIN_ENTRIES = tuple(
+    replace(e, fast_precision=_FAST_PRECISION[e.id]) if e.id in _FAST_PRECISION else e
+    for e in BUILTIN_ENTRIES
 )
 
 
