@@ -75,6 +75,7 @@ def slider_latency(
     window.show()
     window.open_paths([big_photo(megapixels, folder, photo)])
     _wait(app, lambda: window.documents.current and window.documents.current.faces)
+    window.faces.select_all()  # sharp faces start unselected
     window.restore()
     _wait(app, lambda: window.documents.current.compositor is not None)
     doc = window.documents.current

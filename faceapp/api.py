@@ -9,13 +9,19 @@ result.faces  # the faces found, each with box, score and landmarks
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from faceapp.core.face_settings import (
+    FaceSettings,
+    face_settings_from_mapping,
+    parse_face_settings,
+)
 from faceapp.core.faces.selection import Face, parse_selection
-from faceapp.core.photo.reading import Photo, photo_from_array, read_photo
+from faceapp.core.photo.reading import Photo, photo_from_array, read_mask, read_photo
 from faceapp.core.pipeline import RestoreOptions, restore_aligned, restore_photo
 from faceapp.core.progress import CancelToken, ProgressCallback, no_progress
 from faceapp.core.runtime.engine import Engine
@@ -37,11 +43,15 @@ def restore(
     strength: float = 1.0,
     fidelity: float = 0.5,
     faces: str = "all",
+    face_settings: str | Mapping[int, Mapping[str, object]] | None = None,
     upscale: int = 1,
     background: str = "lanczos",
     bg_model: str | None = None,
     bg_model_file: str | os.PathLike | None = None,
     aligned: bool = False,
+    face_colorize: str | os.PathLike | None = None,
+    face_complete: str | os.PathLike | None = None,
+    damage: str | os.PathLike | np.ndarray | None = None,
     device: str = "auto",
     runtime: str = "auto",
     precision: str = "exact",
@@ -50,23 +60,35 @@ def restore(
 ) -> Restoration:
     """Restore the faces in a photo (a path, or an H x W [x 3|4] array: uint8, uint16 or float
     in [0, 1]). `model` is a catalog id (default: the recommended model); `model_file` a file.
+    `faces`: "all", "auto" (the faces whose quality estimate says they need it), "largest",
+    "center", "none" or "0,2". `face_settings` gives faces their own model, strength and fidelity:
+    {0: {"model": "codeformer", "fidelity": 0.7}, 2: {"strength": 0.5}}, or the CLI's text
+    "0:model=codeformer,fidelity=0.7;2:strength=0.5", or a JSON file's path.
+    `face_colorize` / `face_complete`: "gpen" (the catalog's GPEN-Colorization / -Inpainting
+    1024) or a model file; completion needs `damage`, a mask of the photo's size (white or
+    True = damaged). faces="none" restores no face while those steps run.
     `runtime` auto|torch|openvino and `precision` exact|fast as on the command line."""
     photo = image_to_photo(image)
-    face_path = resolve_model_file(model, model_file, default=True)
+    selection = parse_selection(faces)
+    face_path = resolve_model_file(model, model_file, default=selection != "none")
     engine = engine_for(device, runtime, precision)
-    if aligned:
-        out = restore_aligned(engine, photo, face_path, strength, fidelity)
-        return Restoration(_as_array(out), [])
     bg_path = resolve_model_file(bg_model, bg_model_file, default=False)
     options = RestoreOptions(
         face_model=face_path,
         strength=strength,
         fidelity=fidelity,
-        faces=parse_selection(faces),
+        faces=selection,
         upscale=upscale,
         background="model" if bg_path else background,
         background_model=bg_path,
+        face_colour_model=_gpen_skill_file(face_colorize, "gpen-colorization-1024"),
+        face_complete_model=_gpen_skill_file(face_complete, "gpen-inpainting-1024"),
+        damage=_damage_mask(damage),
+        per_face=_per_face(face_settings),
     )
+    if aligned:
+        out = restore_aligned(engine, photo, face_path, strength, fidelity, options)
+        return Restoration(_as_array(out), [])
     result = restore_photo(engine, photo, options, progress, cancel, keep_background=False)
     return Restoration(_as_array(result.photo), result.faces)
 
@@ -92,6 +114,39 @@ def resolve_model_file(model_id: str | None, model_file, default: bool) -> Path 
     if model_id is None and default:
         model_id = default_face_model()
     return require_model(model_id) if model_id else None
+
+
+def _gpen_skill_file(choice: str | os.PathLike | None, model_id: str) -> Path | None:
+    if choice is None:
+        return None
+    if str(choice) == "gpen":
+        return resolve_model_file(model_id, None, default=False)
+    return Path(choice)
+
+
+def _damage_mask(damage: str | os.PathLike | np.ndarray | None) -> np.ndarray | None:
+    if damage is None or isinstance(damage, np.ndarray):
+        return None if damage is None else np.asarray(damage).astype(bool)
+    return read_mask(damage)
+
+
+def resolve_face_model(text: str) -> Path:
+    """A per-face model: an existing file, else a catalog id (which must be installed)."""
+    path = Path(text).expanduser()
+    if path.is_file():
+        return path
+    try:
+        return resolve_model_file(text, None, default=False)
+    except KeyError as error:  # UnknownModelError
+        raise ValueError(str(error.args[0] if error.args else error)) from None
+
+
+def _per_face(settings) -> dict[int, FaceSettings]:
+    if settings is None:
+        return {}
+    if isinstance(settings, str | os.PathLike):
+        return parse_face_settings(str(settings), resolve_face_model)
+    return face_settings_from_mapping(settings, resolve_face_model)
 
 
 def engine_for(device: str, runtime: str = "auto", precision: str = "exact") -> Engine:

@@ -26,6 +26,7 @@ MAX_LOG_BYTES = 1024 * 1024
 LOG_BACKUPS = 3
 LOG_FORMAT = "%(asctime)s %(levelname)-7s [%(threadName)s] %(name)s: %(message)s"
 REPORT_LOG_LINES = 40
+WARNINGS_LOGGER = "py.warnings"  # where logging.captureWarnings sends them
 
 
 class _FaceappLogHandler(RotatingFileHandler):
@@ -57,11 +58,42 @@ def setup_logging(level: int = logging.INFO) -> Path:
     return path
 
 
+def route_warnings(show: bool = False) -> None:
+    """Python warnings (third-party deprecations, e.g. torch.jit.script's FutureWarning inside
+    spandrel's extra architectures) go to the log file, and to stderr only when ``show``.
+
+    Call after setup_logging(): the log file handler is shared with the "faceapp" loggers.
+    """
+    # Off, then on: captureWarnings(True) does nothing while it believes it is on, even when
+    # warnings.showwarning was put back since (as warnings.catch_warnings does).
+    logging.captureWarnings(False)
+    logging.captureWarnings(True)
+    logger = logging.getLogger(WARNINGS_LOGGER)
+    logger.propagate = False  # else logging's last-resort handler prints them anyway
+    for handler in list(logger.handlers):
+        if isinstance(handler, _FaceappLogHandler | _ShownWarnings | logging.NullHandler):
+            logger.removeHandler(handler)
+    ours = _our_handler()
+    if ours is not None:
+        logger.addHandler(ours)
+    if show:
+        shown = _ShownWarnings(sys.stderr)
+        shown.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(shown)
+    else:
+        logger.addHandler(logging.NullHandler())
+
+
+class _ShownWarnings(logging.StreamHandler):
+    """Warnings on stderr (--debug)."""
+
+
 def close_logging() -> None:
     """Remove and close the log file handler (at exit, and between tests)."""
     handler = _our_handler()
     if handler is not None:
         logging.getLogger(LOGGER_NAME).removeHandler(handler)
+        logging.getLogger(WARNINGS_LOGGER).removeHandler(handler)
         handler.close()
 
 

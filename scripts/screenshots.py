@@ -30,6 +30,20 @@ def install_golden_model(root: Path, name: str = "gpen_bfr_256") -> None:
     model_store.import_model(golden_file(name, root))
 
 
+def install_codeformer(root: Path) -> None:
+    """Golden CodeFormer as a user's own model (the official file's hash is pinned)."""
+    from faceapp.core import paths
+    from faceapp.core.models import store as model_store
+
+    catalog_toml = paths.config_dir() / "catalog.toml"
+    catalog_toml.parent.mkdir(parents=True, exist_ok=True)
+    catalog_toml.write_text(
+        '[[model]]\nid = "my-codeformer"\npurpose = "face"\narch = "CodeFormer"\n'
+        'input_size = 512\nfile_name = "my_codeformer.pth"\nhas_fidelity = true\n'
+    )
+    model_store.import_model(golden_file("codeformer", root), as_id="my-codeformer")
+
+
 def wait_until(app, condition, timeout: float = 300) -> None:
     end = time.monotonic() + timeout
     while not condition():
@@ -60,6 +74,7 @@ def main(out: Path, dark: bool = False) -> None:
     root = Path(tempfile.mkdtemp(prefix="faceapp-shots-"))
     os.environ.update(user_dirs_env(root))
     install_golden_model(root)
+    install_codeformer(root)
 
     from PySide6.QtWidgets import QApplication
 
@@ -82,6 +97,7 @@ def main(out: Path, dark: bool = False) -> None:
     window.after_show([PHOTO])
     wait_until(app, lambda: window.documents.current and window.documents.current.faces)
     shoot(app, out, "2-photo-with-faces", window)
+    window.faces.select_all()  # sharp faces start unselected
     window.restore_action.trigger()
     wait_until(app, lambda: window.progress.value() > 0)
     shoot(app, out, "3-restoring", window)
@@ -89,6 +105,12 @@ def main(out: Path, dark: bool = False) -> None:
     shoot(app, out, "4-compare", window)
     window.canvas.zoom_actual()
     shoot(app, out, "5-compare-100", window)
+    window.faces.list.setCurrentRow(1)
+    shoot(app, out, "8-face-list", window.faces)
+    compare = window.compare_models(window.documents.current, 1)
+    wait_until(app, lambda: compare.results, timeout=900)
+    shoot(app, out, "9-compare-models", compare)
+    compare.close()
     dialog = window.open_models()
     shoot(app, out, "6-model-manager", dialog)
     dialog.close()

@@ -104,3 +104,18 @@ def write_user_catalog(text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+MY_CODEFORMER = (
+    '[[model]]\nid = "my-codeformer"\npurpose = "face"\narch = "CodeFormer"\n'
+    'input_size = 512\nfile_name = "my_codeformer.pth"\nhas_fidelity = true\n'
+)
+
+
+def install_my_codeformer(golden_codeformer: Path) -> Path:
+    """Golden CodeFormer weights installed as the user's own "my-codeformer" (the official
+    file's hash is pinned, so they cannot come in as "codeformer"), fidelity control on."""
+    from faceapp.core.models import store
+
+    write_user_catalog(MY_CODEFORMER)
+    return store.import_model(golden_codeformer, as_id="my-codeformer")[1]

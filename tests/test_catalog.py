@@ -34,8 +34,13 @@ EXPECTED_IDS = {
     "gpen-bfr-512",
     "gpen-bfr-1024",
     "gpen-bfr-2048",
+    "gpen-colorization-1024",
+    "gpen-inpainting-1024",
     "restoreformer",
     "restoreformer-pp",
+    "hifacegan-renov",
+    "hifacegan-renov-2",
+    "hifacegan-generic",
     "realesrgan-x2plus",
     "realesrgan-x4plus",
     "realesr-general-x4v3",
@@ -65,7 +70,7 @@ def test_ids_are_the_expected_unique_ones() -> None:
 def test_every_face_architecture_is_covered() -> None:
     from faceapp.core.models import loading as models
 
-    loadable = {*models._SPANDREL_FACE, "GPEN", "RestoreFormer++"}
+    loadable = {*models._SPANDREL_FACE, "GPEN", "RestoreFormer++", "HiFaceGAN"}
     assert {e.arch for e in ENTRIES if e.purpose == FACE} == set(FACE_ARCHS) == loadable
     assert {e.purpose for e in ENTRIES} == set(PURPOSES)
     for entry in ENTRIES:
@@ -90,7 +95,8 @@ def test_licences_and_commercial_use() -> None:
     for entry in ENTRIES:
         assert entry.licence and entry.description and entry.name, entry.id
         assert entry.supports_half is None  # measured on a GPU later, not guessed
-    for model_id in ("codeformer", "gpen-bfr-256", "gpen-bfr-512", "gpen-bfr-1024"):
+    non_commercial = ("codeformer", "gpen-bfr-256", "gpen-bfr-512", "gpen-bfr-1024")
+    for model_id in (*non_commercial, "hifacegan-renov", "hifacegan-generic"):
         assert BY_ID[model_id].commercial_use is False
         assert "non-commercial" in BY_ID[model_id].description.lower()
     assert BY_ID["codeformer"].has_fidelity
@@ -106,6 +112,18 @@ def test_urls_are_official_https_and_gpen_hires_is_import_only() -> None:
         assert entry.urls == () and entry.sha256 is None and not entry.downloadable
         assert "ModelScope" in entry.description and "import" in entry.description
     assert BY_ID["gfpgan-1.4"].urls[0].endswith("/v1.3.0/GFPGANv1.4.pth")
+
+
+def test_hifacegan_entries_are_import_only_and_honest() -> None:
+    entries = [e for e in ENTRIES if e.arch == "HiFaceGAN"]
+    assert [e.id for e in entries] == ["hifacegan-renov", "hifacegan-renov-2", "hifacegan-generic"]
+    for entry in entries:
+        assert entry.urls == () and entry.sha256 is None and not entry.downloadable
+        assert (entry.purpose, entry.input_size, entry.commercial_use) == (FACE, 512, False)
+        assert "Baidu Netdisk or Yandex Disk" in entry.description
+        assert "synthetic damage better than real photos" in entry.description
+        assert "latest_net_G.pth" in entry.description and "import" in entry.description
+        assert "GPL-3.0" in entry.licence and "CC BY-NC-SA 4.0" in entry.licence
 
 
 def test_default_face_model_is_the_only_recommended_face_model() -> None:

@@ -68,6 +68,29 @@ def test_aligned_restore_matches_the_official_output(
     assert np.abs(ours - _official_8bit(name, output)).max() <= 1
 
 
+@pytest.mark.slow
+def test_hifacegan_aligned_restore_is_the_official_output_every_time(
+    tmp_path: Path, golden_file
+) -> None:
+    """HiFaceGAN reads RGB in [0, 1]; its golden input is 8-bit RGB / 255, so the 8-bit PNG of it
+    is the very input of the official output. The same face twice in one run goes through the
+    same loaded network twice: the official train-mode network would drift on the second."""
+    x = np.load(require_shared("golden", "hifacegan", "input.npy"))[0].transpose(1, 2, 0)
+    pixels = np.round(x * 255).astype(np.uint8)
+    assert np.abs(pixels / 255 - x).max() < 1e-6
+    image = tmp_path / "face.png"
+    Image.fromarray(pixels).save(image)
+    args = ["restore", str(image), str(image), "--aligned", "--strength", "1", "-o"]
+    assert main([*args, str(tmp_path / "out"), "--model-file", str(golden_file("hifacegan"))]) == 0
+    first, second = (
+        np.asarray(Image.open(p).convert("RGB")) for p in sorted((tmp_path / "out").iterdir())
+    )
+    y = np.load(require_shared("golden", "hifacegan", "output.npy"))[0].transpose(1, 2, 0)
+    official = np.round(np.clip(y, 0, 1) * 255)  # the writer keeps the [0, 1] part
+    assert np.array_equal(first, second)
+    assert np.abs(first.astype(float) - official).max() <= 1
+
+
 def test_detect_json(capsys: pytest.CaptureFixture) -> None:
     image = photo_path("group_photos", "dlib__2008_002506.jpg")
     assert main(["detect", "--json", str(image)]) == 0

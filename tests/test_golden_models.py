@@ -71,6 +71,7 @@ FILES: dict[str, dict[str, Wrap]] = {
     "gpen_bfr_512": {"GPEN-BFR-512.pth": _bare},
     "gpen_bfr_1024": {"GPEN-BFR-1024.pth": _bare},
     "gpen_bfr_2048": {"GPEN-BFR-2048.pth": _bare},
+    "hifacegan": {"latest_net_G.pth": _bare},  # checkpoints/<variant>/latest_net_G.pth
     "realesrgan_x4plus": {"RealESRGAN_x4plus.pth": _params_ema},
     "realesrgan_x2plus": {"RealESRGAN_x2plus.pth": _params_ema},
     "realesr_general_x4v3": {"realesr-general-x4v3.pth": _params},
@@ -185,6 +186,8 @@ FACE_CASES = [
     _slow("restoreformer_pp", "RestoreFormer++.ckpt", "RestoreFormer++", 512),
     ("gpen_bfr_256", "GPEN-BFR-256.pth", "GPEN", 256),
     _slow("gpen_bfr_512", "GPEN-BFR-512.pth", "GPEN", 512),
+    # the same FullGenerator(1024) as GPEN-Colorization-1024 and GPEN-Inpainting-1024
+    _slow("gpen_bfr_1024", "GPEN-BFR-1024.pth", "GPEN", 1024),
 ]
 
 
@@ -203,6 +206,25 @@ def test_face_model_matches_golden(
     with torch.inference_mode():
         out = face(x)
     _assert_matches(out, golden_files.golden(name, "output"), golden_files.spec(name, "output"))
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_hifacegan_matches_golden_for_each_face_of_a_batch(golden_files: GoldenFiles) -> None:
+    """HiFaceGAN reads [0, 1] and keeps the [0, 1] part of its output; FaceModel speaks [-1, 1]
+    like every face model. The official output is for one face alone: in a batch, the face
+    must get the same result (the official train-mode batch norm would mix the faces)."""
+    face = load_face_model(golden_files.path("hifacegan"))
+    assert (face.arch, face.input_size, face.has_fidelity) == ("HiFaceGAN", 512, False)
+    assert not face.module.training
+    x = golden_files.input("hifacegan")
+    other = x.flip(-1)  # another face for the batch
+    with torch.inference_mode():
+        batch = face(torch.cat([other, x]) * 2 - 1)
+        alone = face(other * 2 - 1)
+    spec = golden_files.spec("hifacegan", "output")
+    _assert_matches((batch[1:] + 1) / 2, golden_files.golden("hifacegan", "output"), spec)
+    torch.testing.assert_close(batch[:1], alone, rtol=0, atol=spec["suggested_atol"])
 
 
 CODEFORMER_WEIGHTS = (0.0, 0.5, 1.0)

@@ -194,15 +194,42 @@ def test_import_matches_by_pinned_hash(
 @pytest.mark.shared
 def test_import_background_model_via_user_catalog() -> None:
     require_shared("weights", ANIME.name)
-    # Not the official realesr-general-x4v3 file, and nothing else in the catalog fits.
-    with pytest.raises(ModelImportError, match="not the official file of realesr-general-x4v3"):
-        model_store.import_model(ANIME)
-
     write_user_catalog(ANIME_CATALOG)
     entry, dest = model_store.import_model(ANIME)
     assert entry.id == "anime-x4" and entry.purpose == "background"
     assert dest.read_bytes() == ANIME.read_bytes()
     assert model_store.require_model("anime-x4") == dest
+
+
+@pytest.mark.shared
+def test_import_hifacegan_checkpoint_with_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every released HiFaceGAN file is `latest_net_G.pth`, a plain state dict, with no pinned
+    hash: the CLI asks which model it is, then stores it under that model's name."""
+    state_dict, _ = load_golden("hifacegan")
+    source = tmp_path / "face_renov" / "latest_net_G.pth"
+    source.parent.mkdir()
+    torch.save(state_dict, source)
+    del state_dict
+
+    assert cli("import", str(source)) == 1
+    ids = "hifacegan-renov, hifacegan-renov-2, hifacegan-generic"
+    assert f"several models ({ids}). Say which one it is (--as ID)" in capsys.readouterr().err
+    assert cli("import", str(source), "--as", "gpen-bfr-512") == 1
+    assert "HiFaceGAN face restoration model (512 px), but gpen-bfr-512" in capsys.readouterr().err
+    assert models_folder_names() == []
+
+    assert cli("import", str(source), "--as", "hifacegan-renov") == 0
+    dest = paths.models_dir() / "HiFaceGAN_face_renov.pth"
+    assert model_store.require_model("hifacegan-renov") == dest
+    assert dest.read_bytes() == source.read_bytes()
+    capsys.readouterr()
+    assert cli("list", "--json") == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["hifacegan-renov"]["installed"] and not rows["hifacegan-generic"]["installed"]
+    assert rows["hifacegan-renov"]["commercial_use"] is False
+    assert model_store.verify(["hifacegan-renov"]) == [("hifacegan-renov", True, "SHA-256 matches")]
 
 
 @pytest.mark.shared
@@ -294,7 +321,7 @@ def test_cli_list_json_and_table(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert cli("list") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["ID", "PURPOSE", "SIZE", "INSTALLED", "LICENCE"]
+    assert lines[0].split() == ["ID", "NAME", "PURPOSE", "SIZE", "INSTALLED", "LICENCE"]
     assert any(line.startswith("gfpgan-1.4 ") and "332.5 MB" in line for line in lines)
 
 
@@ -342,3 +369,93 @@ def test_cli_download_and_remove(
     assert cli("remove", "small") == 0
     assert "Removed small" in capsys.readouterr().out
     assert model_store.installed_path("small") is None
+
+
+# ------------------------------------------------------------------------------ custom models
+
+
+def user_catalog_text() -> str:
+    return catalog.user_catalog_path().read_text(encoding="utf-8")
+
+
+@pytest.mark.shared
+def test_a_fine_tuned_gfpgan_is_imported_as_custom_in_one_step(
+    gfpgan_file: GoldenFile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Golden weights in the official layout: a GFPGAN, but not the official (pinned) file.
+    mine = tmp_path / "my_finetuned_gfpgan.pth"
+    mine.symlink_to(gfpgan_file.path)
+    assert cli("import", str(mine)) == 0
+    out = capsys.readouterr().out
+    assert "as my_finetuned_gfpgan (custom, GFPGAN), id my_finetuned_gfpgan:" in out
+    assert "faceapp-cli models remove my_finetuned_gfpgan" in out
+
+    entry = catalog.get_entry("my_finetuned_gfpgan")
+    assert (entry.custom, entry.imported, entry.purpose) == (True, True, "face")
+    assert (entry.arch, entry.input_size, entry.file_name) == ("GFPGAN", 512, mine.name)
+    assert entry.display_name == "my_finetuned_gfpgan (custom, GFPGAN)"
+    assert model_store.require_model(entry.id) == paths.models_dir() / mine.name
+    assert 'arch = "GFPGAN"' in user_catalog_text() and "imported = true" in user_catalog_text()
+    assert model_store.verify([entry.id]) == [(entry.id, True, "SHA-256 matches")]
+
+    assert cli("list") == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith(entry.id)]
+    assert "my_finetuned_gfpgan (custom, GFPGAN)" in line and " yes " in line
+
+    assert cli("remove", entry.id) == 0
+    assert entry.id not in {e.id for e in catalog.catalog()}
+    assert models_folder_names() == ["hashes.json"] and mine.is_file()
+
+
+@pytest.mark.shared
+def test_an_official_id_still_refuses_another_file_unless_asked_for_custom(
+    gfpgan_file: GoldenFile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("import", str(gfpgan_file.path), "--as", "gfpgan-1.4") == 1
+    err = capsys.readouterr().err
+    assert "is not the file of GFPGAN v1.4" in err and "Nothing was imported" in err
+    assert "--custom" in err
+    assert models_folder_names() == [] and not catalog.user_catalog_path().exists()
+
+    # Asked for, the same file is added as a model of one's own.
+    assert cli("import", str(gfpgan_file.path), "--custom", "--name", "Grandma's GFPGAN") == 0
+    entry = catalog.get_entry("grandma-s-gfpgan")
+    assert entry.display_name == "Grandma's GFPGAN (custom, GFPGAN)"
+    assert models_folder_names() == ["grandma-s-gfpgan.pth", "hashes.json"]
+
+
+@pytest.mark.shared
+def test_custom_imports_keep_the_users_own_catalog_entries() -> None:
+    require_shared("weights", ANIME.name)
+    # A hand-written entry of the same architecture, pinned to another file: not this one.
+    hand_written = f'# my models\n{ANIME_CATALOG}sha256 = "{WRONG_SHA}"\n'
+    write_user_catalog(hand_written.replace("realesr-animevideov3.pth", "a.pth"))
+    hand_written = user_catalog_text()
+    first, dest = model_store.import_model(ANIME)
+    second, _ = model_store.import_model(ANIME, custom=True)
+    assert (first.id, second.id) == ("realesr-animevideov3", "realesr-animevideov3-2")
+    assert (first.arch, first.scale, first.purpose) == ("Compact", 4, "background")
+    assert dest.name == "realesr-animevideov3.pth" and dest.read_bytes() == ANIME.read_bytes()
+    assert user_catalog_text().startswith(hand_written)
+
+    model_store.remove(first.id)
+    model_store.remove(second.id)
+    assert user_catalog_text().rstrip() == hand_written.rstrip()
+    assert [e.id for e in catalog.catalog() if e.custom] == ["anime-x4"]
+
+
+def test_custom_ids_avoid_every_catalog_id_and_file_name() -> None:
+    assert catalog.free_id("GFPGANv1.4") == "gfpganv1.4-2"  # the official file, case aside
+    assert catalog.free_id("CodeFormer") == "codeformer-2"
+    assert catalog.free_id("  Grand-père's  photo!  ") == "grand-p-re-s-photo"
+    assert catalog.free_id("mine", {"mine", "Mine-2"}) == "mine-3"
+    assert catalog.free_id("???") == "custom"
+
+
+def test_an_unsupported_file_is_not_added_as_custom(tmp_path: Path) -> None:
+    junk = tmp_path / "holiday.pth"
+    torch.save({"weight": torch.zeros(3)}, junk)
+    with pytest.raises(ModelLoadError, match="holiday.pth"):
+        model_store.import_model(junk, custom=True)
+    assert not catalog.user_catalog_path().exists()
+    assert models_folder_names() == []

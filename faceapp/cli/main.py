@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import traceback
@@ -23,13 +24,24 @@ def build_parser() -> argparse.ArgumentParser:
         description="Restore faces in damaged, blurry or low-resolution photos.",
     )
     parser.add_argument("--version", action="version", version=f"faceapp {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show tracebacks on errors and warnings of the libraries faceapp uses (these are "
+        "always in the log file)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_detect(sub)
     _add_restore(sub)
     from faceapp.cli.models import add_models_parser
 
     add_models_parser(sub)
+    from faceapp.cli.evaluate import add_evaluate_parser
+
+    add_evaluate_parser(sub)
+    from faceapp.cli.compare import add_compare_parser
+
+    add_compare_parser(sub)
     return parser
 
 
@@ -51,7 +63,19 @@ def _add_restore(sub) -> None:
     model.add_argument("--model-file", type=Path, metavar="PATH", help="a face model file")
     p.add_argument("--strength", type=_unit, default=1.0, help="0..1 (default 1)")
     p.add_argument("--fidelity", type=_unit, default=0.5, help="CodeFormer 0..1 (default 0.5)")
-    p.add_argument("--faces", default="all", help="all, largest, center or indices like 0,2")
+    p.add_argument(
+        "--faces",
+        default="all",
+        help="all, auto (the faces that need it, by their quality estimate), largest, center "
+        "or indices like 0,2",
+    )
+    p.add_argument(
+        "--face-settings",
+        metavar="SETTINGS",
+        help="per-face model, strength and fidelity over the global ones, by the numbers "
+        "detect prints: '0:model=codeformer,fidelity=0.7;2:strength=0.5' (model: an id or a "
+        'file), or a JSON file {"0": {"model": "codeformer", "fidelity": 0.7}}',
+    )
     p.add_argument("--aligned", action="store_true", help="inputs are aligned face crops")
     p.add_argument(
         "--mask",
@@ -60,6 +84,7 @@ def _add_restore(sub) -> None:
         help="how faces are blended in: auto follows each face's outline when a face parser "
         "(parsenet or bisenet) is installed, else a soft oval; oval always uses the oval",
     )
+    _add_face_skills(p)
     p.add_argument("--upscale", type=int, default=1, choices=(1, 2, 3, 4))
     bg = p.add_mutually_exclusive_group()
     bg.add_argument("--bg", choices=("lanczos", "none"), default=None)
@@ -87,6 +112,41 @@ def _add_restore(sub) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
+def _add_face_skills(p: argparse.ArgumentParser) -> None:
+    colour = p.add_mutually_exclusive_group()
+    colour.add_argument(
+        "--face-colorize",
+        choices=("gpen",),
+        help="colour the faces with GPEN-Colorization (model gpen-colorization-1024); the "
+        "photo's own light and detail are kept",
+    )
+    colour.add_argument(
+        "--face-colorize-file",
+        type=Path,
+        metavar="PATH",
+        help="a GPEN-Colorization file to colour the faces with",
+    )
+    complete = p.add_mutually_exclusive_group()
+    complete.add_argument(
+        "--face-complete",
+        choices=("gpen",),
+        help="complete the damaged parts of faces with GPEN-Inpainting (model "
+        "gpen-inpainting-1024) before restoring them; needs --damage",
+    )
+    complete.add_argument(
+        "--face-complete-file",
+        type=Path,
+        metavar="PATH",
+        help="a GPEN-Inpainting file to complete faces with",
+    )
+    p.add_argument(
+        "--damage",
+        type=Path,
+        metavar="MASK.png",
+        help="where the photo is damaged: an image of the photo's size, white = damaged",
+    )
+
+
 def _unit(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -104,17 +164,31 @@ def _quality(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _quiet_warnings(args.debug)
     try:
         if args.command == "detect":
             return run_detect(args)
         if args.command == "restore":
             return run_restore(args, parser)
+        if args.command == "evaluate":
+            return run_evaluate(args)
+        if args.command == "compare":
+            return run_compare(args)
         from faceapp.cli.models import run_models
 
         return run_models(args)
     except KeyboardInterrupt:
         print("Cancelled.", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _quiet_warnings(show: bool) -> None:
+    """Third-party warnings go to the log, not into the output (shown with --debug)."""
+    from faceapp.diagnostics import route_warnings, setup_logging
+
+    with contextlib.suppress(OSError):  # an unwritable log folder must not stop the command
+        setup_logging()
+    route_warnings(show)
 
 
 def run_detect(args) -> int:
@@ -129,7 +203,7 @@ def run_detect(args) -> int:
         if faces is None:
             failed += 1
             continue
-        report.append({"image": image, "faces": [f.to_dict() for f in faces]})
+        report.append({"image": image, "faces": [_face_entry(f, q) for f, q in faces]})
         if not args.json:
             _print_faces(image, faces)
     if args.json:
@@ -139,17 +213,46 @@ def run_detect(args) -> int:
 
 
 def _detect_one(engine, image: str):
+    """[(face, its quality estimate)] for one photo."""
+    from faceapp.cli.notices import warn_if_restored
+    from faceapp.core.faces.quality import assess_face
     from faceapp.core.photo.reading import read_photo
 
-    return engine.detector().detect(read_photo(image).pixels)
+    photo = read_photo(image)
+    warn_if_restored(image, photo)
+    faces = engine.detector().detect(photo.pixels)
+    return [(face, assess_face(photo.pixels, face)) for face in faces]
+
+
+def _face_entry(face, quality) -> dict:
+    entry = face.to_dict()
+    entry["quality"] = round(quality.score, 3)
+    entry["quality_label"] = quality.label
+    entry["needs_restoring"] = quality.needs_restoring
+    return entry
 
 
 def _print_faces(image: str, faces) -> None:
     print(f"{image}: {len(faces)} face{'s' if len(faces) != 1 else ''}")
-    for f in faces:
+    for f, q in faces:
         x1, y1, x2, y2 = (round(v) for v in f.box)
         marks = " ".join(f"({x:.0f},{y:.0f})" for x, y in f.landmarks)
-        print(f"  #{f.index}  box {x1},{y1},{x2},{y2}  score {f.score:.3f}  landmarks {marks}")
+        print(
+            f"  #{f.index}  box {x1},{y1},{x2},{y2}  score {f.score:.3f}  "
+            f"quality {q.score:.2f} ({q.label})  landmarks {marks}"
+        )
+
+
+def run_evaluate(args) -> int:
+    from faceapp.cli.evaluate import run_evaluate as evaluate
+
+    return EXIT_OK if _guard(args, args.restored, lambda: evaluate(args)) else EXIT_FAILED
+
+
+def run_compare(args) -> int:
+    from faceapp.cli.compare import run_compare as compare
+
+    return EXIT_OK if _guard(args, args.image, lambda: compare(args)) else EXIT_FAILED
 
 
 def run_restore(args, parser: argparse.ArgumentParser) -> int:

@@ -29,9 +29,21 @@ def add_models_parser(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     download = sub.add_parser("download", help="download models from their official source")
     download.add_argument("ids", nargs="+", metavar="ID")
-    imp = sub.add_parser("import", help="add a model file you already have")
+    imp = sub.add_parser(
+        "import",
+        help="add a model file you already have",
+        description="Add a model file you already have. A supported file that is not the "
+        "official file of a catalog model is added as a model of your own (custom).",
+    )
     imp.add_argument("path", metavar="PATH")
-    imp.add_argument("--as", dest="as_id", metavar="ID", help="the catalog model this file is")
+    which = imp.add_mutually_exclusive_group()
+    which.add_argument("--as", dest="as_id", metavar="ID", help="the catalog model this file is")
+    which.add_argument(
+        "--custom", action="store_true", help="add it as a model of your own, whatever it matches"
+    )
+    imp.add_argument(
+        "--name", help="the name of a custom model (default: from the file name)", default=None
+    )
     verify = sub.add_parser("verify", help="check installed model files")
     verify.add_argument("ids", nargs="*", metavar="ID", help="default: every installed model")
     remove = sub.add_parser("remove", help="delete a model file")
@@ -64,13 +76,21 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    table = [("ID", "PURPOSE", "SIZE", "INSTALLED", "LICENCE")]
-    table += [(r["id"], r["purpose"], _size(r["size"]), _installed(r), r["licence"]) for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    table = [("ID", "NAME", "PURPOSE", "SIZE", "INSTALLED", "LICENCE")]
+    table += [
+        (r["id"], r["display_name"], _purpose(r), _size(r["size"]), _installed(r), r["licence"])
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(5)]
     for row in table:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        print("  ".join([*cells, row[4]]).rstrip())
+        print("  ".join([*cells, row[5]]).rstrip())
     return 0
+
+
+def _purpose(row: dict[str, Any]) -> str:
+    task = row.get("task")
+    return row["purpose"] if task in (None, "restore") else f"face {task}"
 
 
 def _installed(row: dict[str, Any]) -> str:
@@ -104,7 +124,13 @@ def _download_one(entry: catalog.CatalogEntry) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    entry, dest = model_store.import_model(args.path, as_id=args.as_id)
+    entry, dest = model_store.import_model(
+        args.path, as_id=args.as_id, name=args.name, custom=args.custom
+    )
+    if entry.imported:
+        print(f"Imported '{args.path}' as {entry.display_name}, id {entry.id}: {dest}")
+        print(f"Remove it with: faceapp-cli models remove {entry.id}")
+        return 0
     print(f"Imported '{args.path}' as {entry.id} ({entry.name}): {dest}")
     if entry.licence:
         print(f"Licence: {entry.licence}")

@@ -9,7 +9,9 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "faceapp"
-RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+PACKAGE = Path(__file__).resolve().parent.parent
+RESOURCES = PACKAGE.parent / "resources"  # the repository's folder (a checkout)
+INSTALLED_RESOURCES = PACKAGE / "resources"  # the same files in a wheel: faceapp.resources
 
 
 def _dir(env_var: str, default: str) -> Path:
@@ -39,10 +41,13 @@ def cache_dir() -> Path:
 
 
 def resources_dir() -> Path:
-    """resources/ beside the package, or inside a PyInstaller bundle (its sys._MEIPASS)."""
+    """Where the shipped files are: inside a PyInstaller bundle (its sys._MEIPASS), in the
+    installed package (a wheel, ``pip install .``, pipx), else the checkout's resources/."""
     bundle = getattr(sys, "_MEIPASS", None)
     if getattr(sys, "frozen", False) and bundle:
         return Path(bundle) / "resources"
+    if INSTALLED_RESOURCES.is_dir():
+        return INSTALLED_RESOURCES
     return RESOURCES
 
 

@@ -15,9 +15,18 @@ import torch
 
 from faceapp.core.background import lanczos, upscale_with_model
 from faceapp.core.errors import FaceappError
+from faceapp.core.face_settings import FaceSettings, PerFace, model_name
+from faceapp.core.face_skills import (
+    colour_aligned_face,
+    colour_faces,
+    complete_aligned_face,
+    complete_faces,
+)
 from faceapp.core.faces.alignment import alignment_matrix, warp_face
+from faceapp.core.faces.colouring import keep_luminance, luma
 from faceapp.core.faces.parsing import parsing_mask
 from faceapp.core.faces.paste import FacePatch, paste_faces
+from faceapp.core.faces.quality import assess_face
 from faceapp.core.faces.selection import Face, FaceSelection, select_faces
 from faceapp.core.models.loading import FaceModel
 from faceapp.core.photo.reading import Photo, from_float, to_float
@@ -38,6 +47,10 @@ class RestoreOptions:
     background: str = "lanczos"  # "lanczos", "none" or "model"
     background_model: Path | None = None
     mask: str = "auto"  # "auto" or "oval", see MASKS
+    face_colour_model: Path | None = None  # GPEN-Colorization: colour every face
+    face_complete_model: Path | None = None  # GPEN-Inpainting: complete faces under `damage`
+    damage: np.ndarray | None = field(default=None, compare=False, repr=False)  # H x W, >0
+    per_face: PerFace = field(default_factory=dict)  # face index -> its own settings
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0 or not 0.0 <= self.fidelity <= 1.0:
@@ -50,6 +63,13 @@ class RestoreOptions:
             raise ValueError("A background model file is needed.")
         if self.mask not in MASKS:
             raise ValueError("The blending mask must be 'auto' or 'oval'.")
+        if self.face_complete_model is not None and self.damage is None:
+            raise ValueError("Completing faces needs a damage mask (white = damaged).")
+
+    def settings_for(self, index: int) -> FaceSettings:
+        """The model, strength and fidelity face `index` is restored with."""
+        base = FaceSettings(self.face_model, self.strength, self.fidelity)
+        return self.per_face.get(index, base).over(base)
 
 
 @dataclass
@@ -57,6 +77,7 @@ class RestoredFace:
     face: Face
     patch: FacePatch  # network output in aligned space + the alignment
     crop: np.ndarray = field(repr=False)  # the aligned input, for before/after views
+    strength: float | None = None  # its own strength; None: the photo's
 
 
 @dataclass
@@ -102,14 +123,13 @@ def restore_photo(
     if faces is None:
         stages.report("detect", 0, "Finding faces")
         faces = engine.detector().detect(photo.pixels, cancel)
-    chosen = select_faces(faces, options.faces, photo.size)
-    restored: list[RestoredFace] = []
-    if options.face_model is not None and chosen:
-        model = engine.face_model(options.face_model, progress, cancel)
-        report = _face_reporter(stages, len(chosen))
-        restored = restore_faces(
-            engine, model, image, chosen, options.fidelity, report, cancel, options.mask
-        )
+    _check_damage(options.damage, photo.size)
+    if options.face_complete_model is not None:
+        model = engine.face_model(options.face_complete_model, progress, cancel)
+        complete_faces(engine, model, image, faces, options.damage, cancel=cancel)
+    chosen = select_faces(faces, options.faces, photo.size, needs_restoring_in(image))
+    report = _face_reporter(stages, len(chosen))
+    restored = restore_chosen(engine, image, chosen, options, report, cancel, progress)
     cancel.raise_if_cancelled()
     stages.report("background", 0, "Upscaling the background")
     background = upscale_background(engine, image, options, stages, cancel, keep_background)
@@ -117,9 +137,36 @@ def restore_photo(
     cancel.raise_if_cancelled()
     stages.report("paste", 0, "Blending the faces in")
     out = compose(background, restored, options.strength, options.upscale, keep_background)
+    if options.face_colour_model is not None:
+        stages.report("paste", 0.5, "Colouring the faces")
+        model = engine.face_model(options.face_colour_model)
+        colour_faces(engine, model, out, scaled_faces(faces, options.upscale), cancel=cancel)
+        photo = replace(photo, grayscale=False)
     stages.report("paste", 1, "Done")
     kept = background if keep_background else None
     return RestoreResult(finish_photo(photo, out, options.upscale), faces, restored, kept)
+
+
+def _check_damage(damage: np.ndarray | None, size: tuple[int, int]) -> None:
+    if damage is not None and damage.shape[:2] != (size[1], size[0]):
+        h, w = damage.shape[:2]
+        raise FaceappError(
+            f"The damage mask is {w} × {h} but the photo is {size[0]} × {size[1]}: "
+            "a mask must have the photo's size."
+        )
+
+
+def scaled_faces(faces: list[Face], scale: int) -> list[Face]:
+    """The faces' positions in the photo enlarged `scale` times (pixel centres kept)."""
+    if scale == 1:
+        return faces
+    shift = (scale - 1) / 2
+    return [replace(f, landmarks=np.asarray(f.landmarks) * scale + shift) for f in faces]
+
+
+def needs_restoring_in(image: np.ndarray):
+    """The predicate `--faces auto` selects with: the face's quality estimate."""
+    return lambda face: assess_face(image, face).needs_restoring
 
 
 def _face_reporter(stages: _Stages, count: int):
@@ -127,6 +174,43 @@ def _face_reporter(stages: _Stages, count: int):
         stages.report("restore", done / count, f"Restoring face {min(done + 1, count)} of {count}")
 
     return report
+
+
+def restore_chosen(
+    engine: Engine,
+    image: np.ndarray,
+    faces: list[Face],
+    options: RestoreOptions,
+    on_face=None,
+    cancel: CancelToken | None = None,
+    progress: ProgressCallback = no_progress,  # a model's first-use conversion reports here
+) -> list[RestoredFace]:
+    """Each face with its own settings (RestoreOptions.settings_for), one model at a time so
+    that each is loaded once; the results keep the faces' order. Faces without a model (no
+    global model and none of their own) are left as they are."""
+    groups: dict[tuple[Path, float], list[int]] = {}
+    for position, face in enumerate(faces):
+        own = options.settings_for(face.index)
+        if own.model is not None:
+            groups.setdefault((own.model, own.fidelity), []).append(position)
+    done: dict[int, RestoredFace] = {}
+    for (path, fidelity), positions in groups.items():
+        model = engine.face_model(path, progress, cancel)
+        start = len(done)
+        report = (lambda i, start=start: on_face(start + i)) if on_face else None
+        group = [faces[p] for p in positions]
+        results = restore_faces(engine, model, image, group, fidelity, report, cancel, options.mask)
+        for position, result in zip(positions, results, strict=True):
+            own = options.per_face.get(faces[position].index)
+            done[position] = replace(result, strength=own.strength if own else None)
+    return [done[p] for p in sorted(done)]
+
+
+def restore_note(options: RestoreOptions, restored: list[RestoredFace]) -> str:
+    """What the "already restored" marker says: the models used (see photo.provenance)."""
+    models = {options.settings_for(r.face.index).model for r in restored}
+    names = sorted(model_name(m) for m in models)
+    return f"restored: {', '.join(names)}" if names else "no face restored"
 
 
 def restore_faces(
@@ -195,9 +279,11 @@ def compose(
     copy: bool = True,
 ) -> np.ndarray:
     """Paste the restored faces onto a copy of the (upscaled) background (onto the background
-    itself with copy=False). Cheap: no network."""
+    itself with copy=False), each at its own strength when it has one. Cheap: no network."""
     canvas = background.copy() if copy else background
-    return paste_faces(canvas, [r.patch for r in restored], strength, scale)
+    for r in restored:
+        paste_faces(canvas, [r.patch], strength if r.strength is None else r.strength, scale)
+    return canvas
 
 
 def finish_photo(photo: Photo, image: np.ndarray, scale: int) -> Photo:
@@ -224,20 +310,68 @@ def _grey_pixels(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def restore_aligned(
-    engine: Engine, photo: Photo, model_path: Path, strength: float, fidelity: float
+    engine: Engine,
+    photo: Photo,
+    model_path: Path | None,
+    strength: float,
+    fidelity: float,
+    options: RestoreOptions | None = None,
 ) -> Photo:
     """An already aligned face crop: no detection, no paste-back; the output is the restored
-    crop at the model's size (or the crop's own size for size-agnostic models)."""
-    model = engine.face_model(model_path)
+    crop at the model's size (or the crop's own size for size-agnostic models). `options`
+    adds GPEN's completion (`damage` in the crop's pixels) and colouring; with no restoration
+    model (or faces "none") only those run, at the crop's size."""
+    options = options or RestoreOptions()
     image = to_float(photo.pixels)
     h, w = image.shape[:2]
     if h != w:
         raise FaceappError(f"An aligned face must be square; this image is {w} × {h}.")
-    size = w if model.accepts(w) else model.input_size
-    if size != w:
-        image = cv2.resize(
-            image, (size, size), interpolation=cv2.INTER_CUBIC if size > w else cv2.INTER_AREA
-        )
+    _check_damage(options.damage, (w, h))
+    if options.face_complete_model is not None:
+        image = _complete_aligned(engine, options.face_complete_model, image, options.damage)
+    if model_path is not None and options.faces != "none":
+        image = _restore_aligned(engine, model_path, image, strength, fidelity)
+    if options.face_colour_model is not None:
+        image = _colour_aligned(engine, options.face_colour_model, image)
+        photo = replace(photo, grayscale=False)
+    return finish_photo(replace(photo, alpha=None), image, 1)
+
+
+def _restore_aligned(engine, model_path, image, strength: float, fidelity: float):
+    model = engine.face_model(model_path)
+    size = _model_size(model, image.shape[0])
+    image = _resized(image, size)
     output = run_face_model(engine, model, image, fidelity)
-    blended = strength * output + (1 - strength) * image
-    return finish_photo(replace(photo, alpha=None), blended, 1)
+    return strength * output + (1 - strength) * image
+
+
+def _complete_aligned(engine, model_path, image, damage):
+    model = engine.face_model(model_path)
+    size, original = _model_size(model, image.shape[0]), image.shape[0]
+    crop = _resized(image, size)
+    damaged = cv2.resize((damage > 0).astype(np.uint8), (size, size)) > 0
+    completed = complete_aligned_face(engine, model, crop, damaged)
+    completed = _resized(completed, original)
+    hole = cv2.resize(damaged.astype(np.uint8), (original, original)) > 0
+    out = image.copy()
+    out[hole] = completed[hole]
+    return out
+
+
+def _colour_aligned(engine, model_path, image):
+    model = engine.face_model(model_path)
+    size, original = _model_size(model, image.shape[0]), image.shape[0]
+    colour = colour_aligned_face(engine, model, _resized(image, size))
+    return keep_luminance(_resized(colour, original), luma(image))
+
+
+def _model_size(model: FaceModel, size: int) -> int:
+    return size if model.accepts(size) else model.input_size
+
+
+def _resized(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[0] == size:
+        return image
+    grow = size > image.shape[0]
+    interpolation = cv2.INTER_CUBIC if grow else cv2.INTER_AREA
+    return cv2.resize(image, (size, size), interpolation=interpolation)

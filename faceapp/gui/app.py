@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,17 +25,33 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-NO_SCREEN = (
-    "faceapp: no screen found, so the window cannot open (this looks like a server or an SSH "
-    "session). Use the command line instead, e.g.: faceapp-cli restore photo.jpg"
-)
+def check_platform() -> list[str] | None:
+    """Before Qt: can a window open? The extra Qt arguments when it can (``-platform wayland``
+    when only Wayland can start); None after saying why not, in the terminal and on the desktop.
+    """
+    from faceapp.gui import platform_check
+
+    verdict = platform_check.check()
+    if verdict.ok:
+        # An argument, not QT_QPA_PLATFORM: programs the app starts (a file manager) keep theirs.
+        return ["-platform", verdict.platform] if verdict.platform else []
+    message = platform_check.explain(verdict)
+    print(message, file=sys.stderr)
+    _log_start_failure(message)
+    if not all(c.unset for c in verdict.candidates):
+        platform_check.notify("faceapp cannot open its window", message, verdict)
+    return None
 
 
-def _no_screen() -> bool:
-    """Linux without X11 or Wayland (and no Qt platform chosen): Qt would abort with jargon."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return False
-    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+def _log_start_failure(message: str) -> None:
+    """Started from a menu there is no terminal: keep the reason in the log file too."""
+    from faceapp.diagnostics import setup_logging
+
+    try:
+        setup_logging()
+    except OSError:
+        return
+    logging.getLogger("faceapp.gui").error("the window cannot open:\n%s", message)
 
 
 def _version() -> str:
@@ -47,25 +62,28 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if _no_screen():
-        print(NO_SCREEN, file=sys.stderr)
+    qt_args = check_platform()
+    if qt_args is None:
         return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from faceapp.core.paths import resource
-    from faceapp.diagnostics import setup_logging
+    from faceapp.diagnostics import route_warnings, setup_logging
+    from faceapp.gui import platform_check
     from faceapp.gui.main_window import MainWindow
     from faceapp.gui.theme import apply_theme
     from faceapp.settings import load_settings
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    platform_check.keep_opencv_out_of_qt()  # the imports above load cv2, which may have set them
+    app = QApplication.instance() or QApplication(sys.argv[:1] + qt_args)
     app.setApplicationName("faceapp")
     app.setOrganizationName("faceapp")
     app.setDesktopFileName("faceapp")
     app.setWindowIcon(QIcon(str(resource("icons", "faceapp-256.png"))))
     setup_logging()
+    route_warnings(show=False)  # a windowed app has no console: third-party warnings are logged
     sys.excepthook = _log_uncaught
     apply_theme(app)
     window = MainWindow(load_settings())

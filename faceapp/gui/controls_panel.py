@@ -61,19 +61,19 @@ class ControlsPanel(QWidget):
 
     def refresh_models(self) -> None:
         """Installed face models first, the others with their size and a download hint."""
-        entries = [e for e in catalog.catalog() if e.purpose == catalog.FACE]
+        entries = [e for e in catalog.catalog() if e.restores_faces]
         installed = [e for e in entries if model_store.installed_file(e)]
         others = [e for e in entries if e not in installed]
         self.model.blockSignals(True)
         self.model.clear()
         for entry in installed:
             self.model.addItem(
-                entry.name + (" (recommended)" if entry.recommended else ""), entry.id
+                entry.display_name + (" (recommended)" if entry.recommended else ""), entry.id
             )
         if installed and others:
             self.model.insertSeparator(self.model.count())
         for entry in others:
-            self.model.addItem(f"{entry.name} — {_get_hint(entry)}", entry.id)
+            self.model.addItem(f"{entry.display_name} — {_get_hint(entry)}", entry.id)
         self.model.blockSignals(False)
         self._refresh_backgrounds()
         self.sync()
@@ -84,7 +84,7 @@ class ControlsPanel(QWidget):
         self.background.addItem("Smooth resize (fast)", "lanczos")
         for entry in catalog.catalog():
             if entry.purpose == catalog.BACKGROUND and model_store.installed_file(entry):
-                self.background.addItem(entry.name, entry.id)
+                self.background.addItem(entry.display_name, entry.id)
         self.background.blockSignals(False)
 
     def sync(self) -> None:

@@ -6,6 +6,7 @@ others go on.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,11 +14,13 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from faceapp.core.faces.selection import Face
+from faceapp.core.photo.provenance import marker
 from faceapp.core.photo.reading import Photo, photo_from_array, photos_in
 from faceapp.core.photo.writing import SaveOptions
 from faceapp.core.preview import PreviewCompositor
 from faceapp.gui import photo_jobs
 from faceapp.gui.error_panel import ErrorReport, report_from_exception
+from faceapp.gui.face_choices import core_settings, recipe_part, restore_note
 from faceapp.gui.inference import InferenceThread, Job
 from faceapp.gui.state import Controls, PhotoDoc, Status
 
@@ -78,8 +81,9 @@ class Documents(QObject):
             self.currentChanged.emit(doc)
         self._submit(doc, "detect", photo_jobs.detect_job(photo), self._on_detected)
 
-    def _on_detected(self, doc: PhotoDoc, faces: list[Face]) -> None:
-        doc.set_faces(faces)
+    def _on_detected(self, doc: PhotoDoc, found: tuple[list[Face], list]) -> None:
+        faces, qualities = found
+        doc.set_faces(faces, qualities)
         doc.set_status(Status.READY)
 
     def set_current(self, doc: PhotoDoc | None) -> None:
@@ -115,9 +119,10 @@ class Documents(QObject):
             self._restore_one(doc)
 
     def _restore_one(self, doc: PhotoDoc) -> None:
-        recipe = self.controls.recipe(doc.included_faces())
+        recipe = self.controls.recipe(doc.included_faces(), recipe_part(doc.choices))
         try:
-            options = photo_jobs.options_for(recipe, self.controls.strength)
+            per_face = core_settings(doc.choices)
+            options = photo_jobs.options_for(recipe, self.controls.strength, per_face)
         except Exception as exc:
             self.error.emit(report_from_exception(exc, doc.name))
             return
@@ -126,7 +131,9 @@ class Documents(QObject):
         if reuse:
             fn = photo_jobs.refine_job(doc.photo, previous, options)
         else:
-            fn = photo_jobs.restore_job(doc.photo, doc.included_faces(), options)
+            included = {f.index for f in doc.included_faces()}
+            chosen = {i: r for i, r in doc.chosen.items() if i in included}
+            fn = photo_jobs.restore_job(doc.photo, doc.included_faces(), options, chosen)
         doc.set_status(Status.RESTORING, "Restoring…")
 
         def done(doc: PhotoDoc, value: tuple[RestoreResult, PreviewCompositor]) -> None:
@@ -157,7 +164,7 @@ class Documents(QObject):
         """The shown result was made with other faces or settings than the current ones."""
         if doc.recipe is None:
             return True
-        return doc.recipe != self.controls.recipe(doc.included_faces())
+        return doc.recipe != self.controls.recipe(doc.included_faces(), recipe_part(doc.choices))
 
     def render_preview(self, doc: PhotoDoc) -> np.ndarray | None:
         """The after image at the current strength (cheap: no network)."""
@@ -173,6 +180,8 @@ class Documents(QObject):
         if doc.result is None or doc.photo is None:
             return None
         upscale = doc.recipe.upscale if doc.recipe else 1
+        note = restore_note(doc.recipe.model_id if doc.recipe else None, doc.choices)
+        save = replace(save, software=marker(note))
         fn = photo_jobs.export_job(
             doc.photo, doc.result, self.controls.strength, upscale, target, save
         )
@@ -212,6 +221,8 @@ def _only_fidelity(doc: PhotoDoc, recipe) -> bool:
     old = doc.recipe
     return (
         old is not None
+        and not old.per_face
+        and not recipe.per_face
         and old.fidelity != recipe.fidelity
         and (
             (old.model_id, old.upscale, old.background, old.faces)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core.faces.selection import is_small
+from faceapp.gui.face_choices import face_caption
 from faceapp.gui.state import PhotoDoc
 from faceapp.gui.thumbnails import before_after_icon, face_icon
 
@@ -70,17 +71,23 @@ class FacesPanel(QWidget):
     def refresh(self) -> None:
         doc = self.doc
         self.list.blockSignals(True)
+        current = self.list.currentRow()
         self.list.clear()
         paired = doc is not None and doc.result is not None
         self.list.setIconSize(QSize(150, 72) if paired else QSize(72, 72))
         if doc is not None and doc.photo is not None:
             for face in doc.faces:
                 self.list.addItem(self._item(doc, face))
+            if 0 <= current < self.list.count():
+                self.list.setCurrentRow(current)
         self.list.blockSignals(False)
         self.summary.setText(_summary(doc))
 
     def _item(self, doc: PhotoDoc, face) -> QListWidgetItem:
-        item = QListWidgetItem(f"{face.index + 1}" + (" (small)" if is_small(face) else ""))
+        quality, choice = doc.qualities.get(face.index), doc.choices.get(face.index)
+        caption = face_caption(face.index + 1, quality, choice)
+        small = is_small(face) and (quality is None or quality.label != "tiny")
+        item = QListWidgetItem(caption + (" (small)" if small else ""))
         item.setData(_INDEX_ROLE, face.index)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         included = face.index not in doc.excluded
@@ -91,7 +98,7 @@ class FacesPanel(QWidget):
             item.setToolTip(f"Face {face.index + 1}: before and after")
         else:
             item.setIcon(face_icon(doc.photo.pixels, face))
-            item.setToolTip(SMALL_HINT if is_small(face) else f"Face {face.index + 1}")
+            item.setToolTip(_tooltip(face, quality))
         return item
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
@@ -121,6 +128,12 @@ def _restored(doc: PhotoDoc, index: int):
     return next((r for r in doc.result.restored if r.face.index == index), None)
 
 
+def _tooltip(face, quality) -> str:
+    if quality is not None:
+        return f"Face {face.index + 1}: {quality.reason}"
+    return SMALL_HINT if is_small(face) else f"Face {face.index + 1}"
+
+
 def _summary(doc: PhotoDoc | None) -> str:
     if doc is None or doc.photo is None:
         return "Open a photo to see its faces."
@@ -129,6 +142,9 @@ def _summary(doc: PhotoDoc | None) -> str:
         return "No faces found. Use “Add a face” to draw a box around one."
     small = len(doc.small_faces())
     note = f" {small} {'is' if small == 1 else 'are'} small." if small else ""
+    sharp = sum(1 for q in doc.qualities.values() if not q.needs_restoring)
+    if sharp:
+        note += f" {sharp} already sharp."
     return f"{chosen} of {total} faces will be restored. Click a face to change.{note}"
 
 

@@ -55,7 +55,7 @@ def needs_first_run() -> bool:
         rows = model_store.model_status()
     except CatalogError:
         return False  # a broken catalog.toml is reported where models are used; start anyway
-    return not any(row["installed"] for row in rows if row["purpose"] == catalog.FACE)
+    return not any(row["installed"] for row in rows if row["task"] == catalog.RESTORE)
 
 
 class FirstRunDialog(QDialog):

@@ -26,10 +26,13 @@ from faceapp.core.models import catalog
 from faceapp.core.models import store as model_store
 from faceapp.core.progress import Progress
 from faceapp.gui.canvas_binding import CanvasBinding
+from faceapp.gui.compare_view import CompareDialog
 from faceapp.gui.controls_panel import ControlsPanel
 from faceapp.gui.documents import Documents
 from faceapp.gui.error_panel import ErrorPanel, ErrorReport, report_from_exception
 from faceapp.gui.export_panel import ExportPanel, target_for
+from faceapp.gui.face_box import FaceBox
+from faceapp.gui.face_tools import FaceTools
 from faceapp.gui.faces_panel import FacesPanel
 from faceapp.gui.first_run import FirstRunDialog, needs_first_run
 from faceapp.gui.inference import InferenceThread
@@ -58,7 +61,7 @@ def installed_face_model(preferred: str) -> str | None:
     """The preferred face model when installed, else the first installed one, else None."""
     entries = catalog.catalog()
     installed = [
-        e.id for e in entries if e.purpose == catalog.FACE and model_store.installed_file(e)
+        e.id for e in entries if e.restores_faces and model_store.installed_file(e)
     ]
     if preferred in installed:
         return preferred
@@ -93,6 +96,9 @@ class MainWindow(QMainWindow):
         self.errors = ErrorPanel()
         self.binding = CanvasBinding(self.canvas, self.documents)
         self.faces = FacesPanel()
+        self.face_tools = FaceTools(self.documents)
+        self.face_box = FaceBox(self.face_tools, self.faces)
+        self.faces.layout().addWidget(self.face_box)
         self.controls_panel = ControlsPanel(self.controls)
         self.export_panel = ExportPanel(self.settings.export)
         self.progress = QProgressBar()
@@ -272,6 +278,7 @@ class MainWindow(QMainWindow):
         self.restore_button.clicked.connect(self.restore)
         self.save_button.clicked.connect(self.save)
         self.cancel_button.clicked.connect(self.cancel)
+        self.face_box.compareRequested.connect(self.compare_models)
 
     def after_show(self, paths: list[Path]) -> None:
         """Once the window is on screen: load torch and the detector, open the given photos."""
@@ -415,6 +422,7 @@ class MainWindow(QMainWindow):
         self.boxes_action.setChecked(doc is None or doc.result is None)
         self._toggle_boxes()
         self.faces.bind(doc)
+        self.face_box.bind(doc)
         self.photos.select(doc)
         if doc is not None:
             doc.changed.connect(self._update_actions, Qt.ConnectionType.UniqueConnection)
@@ -448,6 +456,13 @@ class MainWindow(QMainWindow):
 
     def show_error(self, report: ErrorReport) -> None:
         self.errors.show_error(report)
+
+    def compare_models(self, doc: PhotoDoc, index: int, models=None) -> CompareDialog:
+        """The selected face through every installed face model, side by side."""
+        dialog = CompareDialog(self.face_tools, doc, index, models, self)
+        self._keep(dialog)
+        dialog.show()
+        return dialog
 
     def open_models(self) -> ModelManagerDialog:
         dialog = ModelManagerDialog(self.model_tasks, self)

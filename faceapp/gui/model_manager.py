@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -40,10 +41,12 @@ from faceapp.gui.model_tasks import IMPORT_PREFIX, ModelTasks
 MODEL_SUFFIXES = (".pth", ".pt", ".safetensors", ".ckpt")
 FILE_FILTER = "Model files (*.pth *.pt *.safetensors *.ckpt);;All files (*)"
 GROUPS = (
-    (catalog.FACE, "Face restoration"),
-    (catalog.BACKGROUND, "Background upscalers"),
-    (catalog.DETECTOR, "Face detectors"),
-    (catalog.PARSER, "Face parsers"),
+    ((catalog.FACE, catalog.RESTORE), "Face restoration"),
+    ((catalog.FACE, catalog.COLORIZE), "Face colour"),
+    ((catalog.FACE, catalog.COMPLETE), "Face completion"),
+    ((catalog.BACKGROUND, catalog.RESTORE), "Background upscalers"),
+    ((catalog.DETECTOR, catalog.RESTORE), "Face detectors"),
+    ((catalog.PARSER, catalog.RESTORE), "Face parsers"),
 )
 INSTALLED = "Installed"
 NOT_INSTALLED = "Not installed"
@@ -123,7 +126,7 @@ class ModelRow(QFrame):
 
     def _layout(self) -> None:
         title = QHBoxLayout()
-        title.addWidget(_label(f"<b>{html.escape(self.entry.name)}</b>", rich=True))
+        title.addWidget(_label(f"<b>{html.escape(self.entry.display_name)}</b>", rich=True))
         for text in self.badges():
             badge = QLabel(text)
             badge.setStyleSheet(_BADGE_STYLE)
@@ -179,6 +182,13 @@ def _idle_status(entry: CatalogEntry, installed: bool | None) -> str:
     return NOT_INSTALLED if entry.downloadable else IMPORT_ONLY
 
 
+def _display_name(model_id: str) -> str:
+    try:
+        return catalog.get_entry(model_id).display_name
+    except CatalogError:
+        return model_id
+
+
 def _label(text: str, wrap: bool = False, rich: bool = False) -> QLabel:
     label = QLabel(text)
     label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
@@ -206,6 +216,7 @@ class ModelManagerDialog(QDialog):
         self.folder_label = _label(str(paths.models_dir()), wrap=True)
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.rows: dict[str, ModelRow] = {}
+        self.scroll = QScrollArea()
         self._build()
         self._connect_tasks()
         self.refresh()
@@ -218,10 +229,9 @@ class ModelManagerDialog(QDialog):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         layout.addWidget(self.error_panel)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self._model_list(self._entries()))
-        layout.addWidget(scroll, 1)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self._model_list(self._entries()))
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.note_label)
         layout.addLayout(self._footer())
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -238,8 +248,8 @@ class ModelManagerDialog(QDialog):
     def _model_list(self, entries: list[CatalogEntry]) -> QWidget:
         content = QWidget()
         column = QVBoxLayout(content)
-        for purpose, heading in GROUPS:
-            group = [e for e in entries if e.purpose == purpose]
+        for kind, heading in GROUPS:
+            group = [e for e in entries if (e.purpose, e.task) == kind]
             if group:
                 column.addWidget(_label(f"<h3>{heading}</h3>", rich=True))
             for entry in group:
@@ -256,19 +266,30 @@ class ModelManagerDialog(QDialog):
         self.rows[entry.id] = row
         return row
 
-    def _footer(self) -> QHBoxLayout:
+    def _footer(self) -> QVBoxLayout:
         self.import_button = QPushButton("Import a model file…")
         self.import_button.setToolTip(
-            "Add a model file you already have (you can also drop it here)"
+            "Add a model file you already have (you can also drop it here). A file that is not "
+            "the official file of a model above is added as a model of your own."
         )
         self.import_button.clicked.connect(self._import_chosen)
+        self.custom_name = QLineEdit()
+        self.custom_name.setPlaceholderText("from the file name")
+        self.custom_name.setAccessibleName("Name of your own model")
+        self.custom_name.setToolTip("The name a model of your own gets in the model lists")
         self.open_folder_button = QPushButton("Open models folder")
         self.open_folder_button.clicked.connect(self.open_models_folder)
-        footer = QHBoxLayout()
-        footer.addWidget(self.import_button)
-        footer.addWidget(self.open_folder_button)
-        footer.addWidget(QLabel("Models are stored in:"))
-        footer.addWidget(self.folder_label, 1)
+        imports = QHBoxLayout()
+        imports.addWidget(self.import_button)
+        imports.addWidget(QLabel("Name, if it is your own model:"))
+        imports.addWidget(self.custom_name, 1)
+        folder = QHBoxLayout()
+        folder.addWidget(self.open_folder_button)
+        folder.addWidget(QLabel("Models are stored in:"))
+        folder.addWidget(self.folder_label, 1)
+        footer = QVBoxLayout()
+        footer.addLayout(imports)
+        footer.addLayout(folder)
         return footer
 
     def _connect_tasks(self) -> None:
@@ -283,14 +304,24 @@ class ModelManagerDialog(QDialog):
     @Slot()
     def refresh(self) -> None:
         try:
-            installed = {row["id"]: row["installed"] for row in model_store.model_status()}
+            rows = model_store.model_status()
         except CatalogError:
-            installed = {}
+            rows = []
+        if rows and {row["id"] for row in rows} != set(self.rows):
+            self._rebuild_rows()  # a custom model was added or removed
+        installed = {row["id"]: row["installed"] for row in rows}
         for model_id, row in self.rows.items():
             if self.tasks.is_running(model_id):
                 row.show_progress(*(self.tasks.progress_of(model_id) or (0, 0)), 0.0)
             else:
                 row.show_idle(installed.get(model_id))
+
+    def _rebuild_rows(self) -> None:
+        self.rows = {}
+        old = self.scroll.takeWidget()
+        self.scroll.setWidget(self._model_list(self._entries()))
+        if old is not None:
+            old.deleteLater()
 
     # --- actions ---
 
@@ -315,9 +346,12 @@ class ModelManagerDialog(QDialog):
         self.note_label.setText(f"{entry.name} was removed.")
 
     def import_paths(self, files: list[str | Path], as_id: str | None = None) -> None:
-        """Import each file on its own thread (as ``as_id`` when given)."""
+        """Import each file on its own thread (as ``as_id`` when given; a file that is no
+        catalog model's becomes a custom model, named as the name field says)."""
+        typed = self.custom_name.text().strip()
+        name = typed if typed and as_id is None and len(files) == 1 else None
         for file in files:
-            self.tasks.import_file(file, as_id)
+            self.tasks.import_file(file, as_id, name=name)
         names = ", ".join(f"'{Path(f).name}'" for f in files)
         if names:
             self.note_label.setText(f"Adding {names}…")
@@ -384,10 +418,11 @@ class ModelManagerDialog(QDialog):
 
     @Slot(str, str, str)
     def _on_finished(self, key: str, model_id: str, _path: str) -> None:
-        name = self.rows[model_id].entry.name if model_id in self.rows else model_id
+        name = _display_name(model_id)
         if key.startswith(IMPORT_PREFIX):
             source = Path(key.removeprefix(IMPORT_PREFIX)).name
             self.note_label.setText(f"'{source}' was added as {name}.")
+            self.custom_name.clear()
         else:
             self.note_label.setText(f"{name} is installed.")
 

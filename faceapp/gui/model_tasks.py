@@ -121,12 +121,15 @@ class ModelTasks(QObject):
 
         return self._start(model_id, job, lambda: _discard_partial(model_id))
 
-    def import_file(self, path: str | Path, as_id: str | None = None) -> ModelTask:
-        """Copy a model file into the model folder (as ``as_id``, else as the file matches)."""
+    def import_file(
+        self, path: str | Path, as_id: str | None = None, name: str | None = None
+    ) -> ModelTask:
+        """Copy a model file into the model folder (as ``as_id``, else as the file matches;
+        a file that matches no catalog model becomes a custom model called ``name``)."""
 
         def job(_progress: ProgressFn, cancel: CancelToken) -> tuple[str, Path]:
             cancel.raise_if_cancelled()
-            entry, dest = model_store.import_model(path, as_id=as_id)
+            entry, dest = model_store.import_model(path, as_id=as_id, name=name)
             return entry.id, dest
 
         return self._start(import_key(path), job)

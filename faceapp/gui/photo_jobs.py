@@ -6,6 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from faceapp.core.face_preview import FacePreview
+from faceapp.core.faces.quality import FaceQuality, assess_face
 from faceapp.core.faces.selection import Face
 from faceapp.core.models import store as model_store
 from faceapp.core.photo.reading import Photo, read_photo, to_float
@@ -23,8 +25,11 @@ def read_job(path: Path) -> JobFunction:
 
 
 def detect_job(photo: Photo) -> JobFunction:
-    def run(engine, progress, cancel) -> list[Face]:
-        return engine.detector().detect(photo.pixels, cancel)
+    """The faces and their quality estimates (a few ms a face, on the same thread)."""
+
+    def run(engine, progress, cancel) -> tuple[list[Face], list[FaceQuality]]:
+        faces = engine.detector().detect(photo.pixels, cancel)
+        return faces, [assess_face(photo.pixels, f) for f in faces]
 
     return run
 
@@ -33,7 +38,9 @@ def face_in_box_job(photo: Photo, box: tuple[float, float, float, float]) -> Job
     return lambda engine, progress, cancel: engine.detector().detect_in_box(photo.pixels, box)
 
 
-def options_for(recipe: RestoreRecipe, strength: float) -> RestoreOptions:
+def options_for(
+    recipe: RestoreRecipe, strength: float, per_face: dict | None = None
+) -> RestoreOptions:
     """Core options from the window's choices; raises ModelNotInstalledError in plain words."""
     from faceapp.core.pipeline import RestoreOptions
 
@@ -47,16 +54,24 @@ def options_for(recipe: RestoreRecipe, strength: float) -> RestoreOptions:
         upscale=recipe.upscale,
         background=background,
         background_model=background_model,
+        per_face=per_face or {},
     )
 
 
-def restore_job(photo: Photo, faces: list[Face], options: RestoreOptions) -> JobFunction:
-    """The whole restoration, plus the preview compositor (built here: it copies big arrays)."""
+def restore_job(
+    photo: Photo, faces: list[Face], options: RestoreOptions, chosen: dict | None = None
+) -> JobFunction:
+    """The whole restoration, plus the preview compositor (built here: it copies big arrays).
+    Faces with a result `chosen` in Compare (index -> RestoredFace) are not run again."""
+    chosen = chosen or {}
 
     def run(engine, progress, cancel) -> tuple[RestoreResult, PreviewCompositor]:
         from faceapp.core.pipeline import restore_photo
 
-        result = restore_photo(engine, photo, options, progress, cancel, faces=faces)
+        others = [f for f in faces if f.index not in chosen]
+        result = restore_photo(engine, photo, options, progress, cancel, faces=others)
+        if chosen:
+            result = with_chosen(photo, result, faces, chosen, options)
         return result, _compositor(result, options)
 
     return run
@@ -72,16 +87,42 @@ def refine_job(source: Photo, result: RestoreResult, options: RestoreOptions) ->
         faces = [r.face for r in result.restored]
         image = to_float(source.pixels)
         restored = restore_faces(engine, model, image, faces, options.fidelity, None, cancel)
-        refined = replace(result, restored=restored)
+        pairs = zip(restored, result.restored, strict=True)
+        kept = [replace(new, strength=old.strength) for new, old in pairs]
+        refined = replace(result, restored=kept)
         return refined, _compositor(refined, options)
 
     return run
 
 
-def _compositor(result: RestoreResult, options: RestoreOptions) -> PreviewCompositor:
+def with_chosen(photo: Photo, result, faces: list[Face], chosen: dict, options):
+    """The result with the faces picked in Compare added, each at its own strength."""
+    from faceapp.core.pipeline import compose, finish_photo
+
+    restored = list(result.restored)
+    for face in faces:
+        if face.index in chosen:
+            own = options.per_face.get(face.index)
+            restored.append(replace(chosen[face.index], strength=own.strength if own else None))
+    order = {f.index: n for n, f in enumerate(faces)}
+    restored.sort(key=lambda r: order.get(r.face.index, len(order)))
+    image = compose(result.background, restored, options.strength, options.upscale)
+    return replace(result, restored=restored, photo=finish_photo(photo, image, options.upscale))
+
+
+def _compositor(result: RestoreResult, options: RestoreOptions):
+    return make_preview(result, options.upscale, options.strength)
+
+
+def make_preview(result: RestoreResult, upscale: int, strength: float):
+    """The one-strength compositor, or the per-face one once a face has its own strength."""
     patches = [r.patch for r in result.restored]
-    compositor = PreviewCompositor(result.background, patches, options.upscale)
-    compositor.render(options.strength)
+    strengths = [r.strength for r in result.restored]
+    if any(s is not None for s in strengths):
+        compositor = FacePreview(result.background, patches, upscale, strengths)
+    else:
+        compositor = PreviewCompositor(result.background, patches, upscale)
+    compositor.render(strength)
     return compositor
 
 

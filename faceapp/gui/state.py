@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from faceapp.core.faces.quality import FaceQuality
 from faceapp.core.faces.selection import Face, is_small
 from faceapp.core.photo.reading import Photo
 from faceapp.core.preview import PreviewCompositor
+from faceapp.gui.face_choices import FaceChoice
 
 if TYPE_CHECKING:  # the pipeline imports torch: only the inference thread loads it
     from faceapp.core.pipeline import RestoreResult
@@ -36,6 +38,7 @@ class RestoreRecipe:
     upscale: int
     background: str
     faces: tuple[int, ...]
+    per_face: tuple = ()  # (index, model id, fidelity) of faces with their own model/fidelity
 
 
 class PhotoDoc(QObject):
@@ -56,6 +59,10 @@ class PhotoDoc(QObject):
         self.recipe: RestoreRecipe | None = None
         self.compositor: PreviewCompositor | None = None
         self.saved_to: Path | None = None
+        self.qualities: dict[int, FaceQuality] = {}  # face index -> "needs restoring?"
+        self.choices: dict[int, FaceChoice] = {}  # face index -> its own settings
+        self.candidates: dict[int, dict] = {}  # face index -> compare cache (core.compare)
+        self.chosen: dict[int, object] = {}  # face index -> RestoredFace picked in Compare
 
     def set_status(self, status: Status, message: str = "") -> None:
         self.status, self.message = status, message
@@ -71,9 +78,13 @@ class PhotoDoc(QObject):
             return f"Saved as {self.saved_to.name}"
         return self.message or self.status.value
 
-    def set_faces(self, faces: list[Face]) -> None:
+    def set_faces(self, faces: list[Face], qualities: list[FaceQuality] | None = None) -> None:
+        """With qualities, faces that are already sharp start unselected."""
         self.faces = faces
         self.excluded = {i for i in self.excluded if i < len(faces)}
+        if qualities is not None:
+            self.qualities = {f.index: q for f, q in zip(faces, qualities, strict=True)}
+            self.excluded |= {i for i, q in self.qualities.items() if not q.needs_restoring}
         self.changed.emit()
 
     def excluded_faces(self) -> list[Face]:
@@ -133,11 +144,12 @@ class Controls(QObject):
             setattr(self, name, value)
             self.changed.emit(name)
 
-    def recipe(self, faces: list[Face]) -> RestoreRecipe:
+    def recipe(self, faces: list[Face], per_face: tuple = ()) -> RestoreRecipe:
         return RestoreRecipe(
             self.model_id,
             self.fidelity,
             self.upscale,
             self.background,
             tuple(f.index for f in faces),
+            per_face,
         )

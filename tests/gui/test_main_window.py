@@ -87,7 +87,11 @@ def test_dropped_photos_show_the_cores_face_count(qtbot, window, tmp_path):
         assert window.photos.item(window.documents.docs.index(doc)).text().endswith(doc.status_text)
     assert len(window.documents.docs[0].faces) == 2
     assert window.documents.docs[1].status_text == "No faces found"
-    assert "2 of 2 faces" in window.faces.summary.text()
+    # the sharp face starts unselected (its quality estimate says it needs no restoring)
+    couple = window.documents.docs[0]
+    sharp = [i for i, q in couple.qualities.items() if not q.needs_restoring]
+    assert sorted(couple.excluded) == sharp
+    assert f"{2 - len(sharp)} of 2 faces" in window.faces.summary.text()
 
 
 def test_a_broken_file_is_reported_and_the_others_go_on(qtbot, window, tmp_path):
@@ -110,6 +114,7 @@ def test_faces_toggle_by_click_and_list_and_add_by_box(qtbot, window, tmp_path):
     window.open_paths([copy_photo(tmp_path, "group_photos", "deepface__couple.jpg")])
     wait_ready(qtbot, window, 1)
     doc = window.documents.current
+    window.faces.select_all()
     window.canvas.faceClicked.emit(1)
     assert doc.included_faces() == [doc.faces[1]]
     item = window.faces.list.item(1)
@@ -143,6 +148,7 @@ def test_restore_compare_strength_and_save(qtbot, window, tmp_path, gpen):
     window.controls.set("model_id", "gpen-bfr-256")
     window.open_paths([with_exif])
     wait_ready(qtbot, window, 1)
+    window.faces.select_all()  # a sharp portrait: unselected by default
     restore_current(qtbot, window)
     doc = window.documents.current
     assert doc.status is Status.RESTORED and len(doc.result.restored) == 1
@@ -259,6 +265,7 @@ def test_new_fidelity_reruns_only_the_network(qtbot, window, tmp_path, golden_fi
     assert window.controls_panel.fidelity.isVisible()
     window.open_paths([copy_photo(tmp_path, "misc_faces", "deepface__img1.jpg")])
     wait_ready(qtbot, window, 1)
+    window.faces.select_all()
     restore_current(qtbot, window)
     doc = window.documents.current
     first, background = doc.result.restored[0].patch.restored.copy(), doc.result.background

@@ -78,12 +78,15 @@ def test_rows_are_grouped_with_licence_size_and_status(dialog: ModelManagerDialo
     headings = [t for t in texts if t.startswith("<h3>")]
     assert headings == [
         "<h3>Face restoration</h3>",
+        "<h3>Face colour</h3>",
+        "<h3>Face completion</h3>",
         "<h3>Background upscalers</h3>",
         "<h3>Face detectors</h3>",
         "<h3>Face parsers</h3>",
     ]
     assert status(dialog, "gfpgan-1.4") == NOT_INSTALLED
     assert status(dialog, "gpen-bfr-1024") == IMPORT_ONLY
+    assert status(dialog, "gpen-colorization-1024") == NOT_INSTALLED
     assert status(dialog, "retinaface-mobile") == BUILT_IN
     codeformer = dialog.row("codeformer")
     assert codeformer.badges() == ["Non-commercial"]
@@ -251,6 +254,33 @@ def test_dropped_file_is_imported(
     assert model_store.installed_path(GPEN) == paths.models_dir() / GPEN_FILE
 
 
+@pytest.mark.shared
+def test_import_on_a_hifacegan_row_puts_it_in_the_model_picker(
+    qtbot, dialog: ModelManagerDialog, tasks: ModelTasks, golden_file: Callable[[str], Path]
+) -> None:
+    """HiFaceGAN's files carry no hash to tell its checkpoints apart: a row's Import… says which."""
+    from faceapp.gui.controls_panel import ControlsPanel
+    from faceapp.gui.state import Controls
+
+    renov = dialog.row("hifacegan-renov")
+    assert status(dialog, "hifacegan-renov") == IMPORT_ONLY and renov.badges() == ["Non-commercial"]
+    file = golden_file("hifacegan")
+    dialog.choose_file = lambda entry: str(file)
+    with qtbot.waitSignal(tasks.finished, timeout=WAIT) as finished:
+        renov.import_button.click()
+    assert finished.args[1] == "hifacegan-renov"
+    assert status(dialog, "hifacegan-renov") == INSTALLED
+    assert status(dialog, "hifacegan-generic") == IMPORT_ONLY
+
+    panel = ControlsPanel(Controls("hifacegan-renov", 1.0, 0.5, 1, "lanczos"))
+    qtbot.addWidget(panel)
+    picker = [
+        (panel.model.itemText(i), panel.model.itemData(i)) for i in range(panel.model.count())
+    ]
+    assert picker[0] == ("HiFaceGAN renovation", "hifacegan-renov")  # the only installed one
+    assert ("HiFaceGAN generic — import a file", "hifacegan-generic") in picker
+
+
 def test_importing_a_non_model_file_shows_an_error(
     qtbot, dialog: ModelManagerDialog, tasks: ModelTasks, tmp_path: Path
 ) -> None:
@@ -313,3 +343,43 @@ def test_licence_question_names_licence_size_and_place(qtbot, tasks: ModelTasks)
     assert question == "Download CodeFormer (359 MB)?"
     assert "Licence: NTU S-Lab License 1.0 (non-commercial)\n" in details
     assert str(paths.models_dir() / "codeformer.pth") in details
+
+
+# ------------------------------------------------------------------------------ custom models
+
+
+@pytest.mark.shared
+def test_a_file_of_ones_own_is_added_as_custom_named_in_the_window(
+    qtbot, dialog: ModelManagerDialog, tasks: ModelTasks, golden_file: Callable[[str], Path]
+) -> None:
+    from faceapp.core.models import catalog
+    from faceapp.gui.controls_panel import ControlsPanel
+    from faceapp.gui.state import Controls
+
+    mine = golden_file("gfpgan_v1.4")  # a GFPGAN, but not the official (pinned) file
+    dialog.custom_name.setText("Grandma GFPGAN")
+    with qtbot.waitSignal(tasks.finished, timeout=WAIT) as finished:
+        dialog.choose_files = lambda: [str(mine)]
+        dialog.import_button.click()
+    assert finished.args[1] == "grandma-gfpgan"
+    entry = catalog.get_entry("grandma-gfpgan")
+    assert (entry.custom, entry.arch, entry.input_size) == (True, "GFPGAN", 512)
+    added = f"'{mine.name}' was added as Grandma GFPGAN (custom, GFPGAN)."
+    assert dialog.note_label.text() == added
+    assert dialog.custom_name.text() == ""
+
+    row = dialog.row("grandma-gfpgan")  # a new row, made when the catalog changed
+    titles = [label.text() for label in row.findChildren(type(dialog.note_label))]
+    assert "<b>Grandma GFPGAN (custom, GFPGAN)</b>" in titles
+    assert status(dialog, "grandma-gfpgan") == INSTALLED and row.remove_button.isVisible()
+
+    panel = ControlsPanel(Controls("grandma-gfpgan", 1.0, 0.5, 1, "lanczos"))
+    qtbot.addWidget(panel)
+    picker = [panel.model.itemText(i) for i in range(panel.model.count())]
+    assert picker[0] == "Grandma GFPGAN (custom, GFPGAN)"
+
+    with qtbot.waitSignal(tasks.modelsChanged, timeout=1000):
+        dialog.row("grandma-gfpgan").remove_button.click()
+    assert "grandma-gfpgan" not in dialog.rows
+    assert "grandma-gfpgan" not in {e.id for e in catalog.catalog()}
+    assert folder_names() == ["hashes.json"]

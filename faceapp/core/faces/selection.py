@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -69,32 +69,43 @@ def is_small(face: Face) -> bool:
     return face.size < SMALL_FACE_PX
 
 
-FaceSelection = str  # "all" | "largest" | "center" | "0,2,3"
+FaceSelection = str  # "all" | "auto" | "largest" | "center" | "none" | "0,2,3"
 
 
 def parse_selection(text: str) -> FaceSelection:
     """Validate a selection given by a user; raise ValueError with a plain message."""
     text = text.strip().lower()
-    if text in ("all", "largest", "center"):
+    if text in ("all", "auto", "largest", "center", "none"):
         return text
     try:
         indices = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise ValueError(
-            f"'{text}' is not a face selection: use all, largest, center or indices like 0,2"
+            f"'{text}' is not a face selection: use all, auto, largest, center, none or "
+            "indices like 0,2"
         ) from None
     if not indices or min(indices) < 0:
         raise ValueError(f"'{text}' is not a face selection: indices start at 0")
     return ",".join(str(i) for i in indices)
 
 
-def select_faces(faces: Sequence[Face], selection: FaceSelection, image_size: tuple[int, int]):
+def select_faces(
+    faces: Sequence[Face],
+    selection: FaceSelection,
+    image_size: tuple[int, int],
+    needs_restoring: Callable[[Face], bool] | None = None,
+):
     """The faces chosen by `selection` (see parse_selection); indices that do not exist are
-    reported by the caller, here they are skipped."""
-    if not faces:
+    reported by the caller, here they are skipped. "auto" keeps the faces for which
+    `needs_restoring` (the quality estimate, given by the caller) says yes."""
+    if not faces or selection == "none":
         return []
     if selection == "all":
         return list(faces)
+    if selection == "auto":
+        if needs_restoring is None:
+            raise ValueError("Choosing faces automatically needs their quality estimate.")
+        return [f for f in faces if needs_restoring(f)]
     if selection == "largest":
         return [max(faces, key=lambda f: f.size)]
     if selection == "center":

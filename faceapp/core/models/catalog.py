@@ -12,6 +12,10 @@ Built-in entries ship with the app. Users can add their own in ``config_dir()/ca
     sha256 = "..."            # optional
     licence = "..."
 
+A file that is a supported architecture but no catalog model's official file is imported as a
+custom model by the app itself (``store.import_model``): it appends a table like the one above
+with ``imported = true``, and removing the model removes that table again.
+
 SHA-256 values are pinned only where several independent sources agree on them; for the other
 models the hash of the first completed download is recorded and later files are checked
 against it (see model_store).
@@ -19,8 +23,11 @@ against it (see model_store).
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +45,14 @@ BACKGROUND = "background"
 DETECTOR = "detector"
 PARSER = "parser"
 PURPOSES = (FACE, BACKGROUND, DETECTOR, PARSER)
-FACE_ARCHS = ("GFPGAN", "CodeFormer", "GPEN", "RestoreFormer", "RestoreFormer++")
+FACE_ARCHS = ("GFPGAN", "CodeFormer", "GPEN", "RestoreFormer", "RestoreFormer++", "HiFaceGAN")
+
+# What a face model does to an aligned face. GPEN's paper trained the same network for three
+# jobs; their files cannot be told apart from their keys, so the catalog entry says which.
+RESTORE = "restore"
+COLORIZE = "colorize"  # a grey face in, the same face in colour out
+COMPLETE = "complete"  # a face with white strokes over its damage in, completed out
+FACE_TASKS = (RESTORE, COLORIZE, COMPLETE)
 
 PINNED = "pinned: agreed by several sources"
 UNVERIFIED = "unverified: recorded at first download"
@@ -77,14 +91,26 @@ class CatalogEntry:
     supports_half: bool | None = None  # None: not measured yet
     fast_precision: str = ""  # what "fast" (bf16 on CPU) did to the output, as measured
     has_fidelity: bool = False
+    task: str = RESTORE  # face models: see FACE_TASKS
     description: str = ""
     recommended: bool = False
     shipped: bool = False
     custom: bool = False  # from the user's catalog.toml
+    imported: bool = False  # written there by the app when it imported the file
+
+    @property
+    def display_name(self) -> str:
+        """The name in model lists: "NAME (custom, GFPGAN)" for the user's own models."""
+        return f"{self.name} (custom, {self.arch})" if self.custom else self.name
 
     @property
     def downloadable(self) -> bool:
         return bool(self.urls) and not self.shipped
+
+    @property
+    def restores_faces(self) -> bool:
+        """A face restoration model (what the model pickers offer)."""
+        return self.purpose == FACE and self.task == RESTORE
 
 
 # ---------------------------------------------------------------------------------- built-in
@@ -98,6 +124,11 @@ _GPEN_MODELSCOPE = "ModelScope (damo/cv_gpen_image-portrait-enhancement-hires"
 _GFPGAN_LICENCE = "Apache-2.0 repo; parts under non-commercial terms (NVIDIA, CC BY-NC-SA)"
 _GPEN_LICENCE = "GPEN: academic and non-commercial use only"
 _REALESRGAN_LICENCE = "BSD-3-Clause (code; no statement for the weights)"
+_HIFACEGAN_LICENCE = (
+    "GPL-3.0 repo whose README allows academic use only (no commercial use without Alibaba's "
+    "authorisation); SPADE-derived parts NVIDIA CC BY-NC-SA 4.0: non-commercial"
+)
+_HIFACEGAN_WHERE = "Baidu Netdisk or Yandex Disk links in the README of Lotayou/Face-Renovation"
 
 
 def _face(**fields: Any) -> CatalogEntry:
@@ -139,6 +170,32 @@ def _gpen_import_only(size: int, modelscope_file: str) -> CatalogEntry:
         (),
         f"Very sharp detail for large faces. Not downloadable by faceapp: get {modelscope_file} "
         f"from {_GPEN_MODELSCOPE}) and import it. Non-commercial use only.",
+    )
+
+
+def _hifacegan(model_id: str, variant: str, name: str, purpose: str) -> CatalogEntry:
+    """The released checkpoints are all ``checkpoints/<variant>/latest_net_G.pth``."""
+    return _face(
+        id=model_id,
+        name=f"HiFaceGAN {name}",
+        arch="HiFaceGAN",
+        file_name=f"HiFaceGAN_{variant}.pth",
+        licence=_HIFACEGAN_LICENCE,
+        commercial_use=False,
+        description=f"{purpose}; its authors warn it suits synthetic damage better than real "
+        f"photos. Not downloadable by faceapp: get checkpoints/{variant}/latest_net_G.pth "
+        f"from the {_HIFACEGAN_WHERE} and import it. Non-commercial use only.",
+    )
+
+
+def _gpen_skill(task: str, title: str, description: str) -> CatalogEntry:
+    # No hash is published: the first download's is recorded and later files checked against it.
+    return replace(
+        _gpen(1024, (f"{_GPEN}/GPEN-{title}-1024.pth",), description),
+        id=f"gpen-{title.lower()}-1024",
+        name=f"GPEN {title} 1024",
+        file_name=f"GPEN-{title}-1024.pth",
+        task=task,
     )
 
 
@@ -193,6 +250,17 @@ BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
     ),
     _gpen_import_only(1024, "pytorch_model.pt"),
     _gpen_import_only(2048, "pytorch_model-2048.pt"),
+    _gpen_skill(
+        COLORIZE,
+        "Colorization",
+        "Colours faces in black-and-white photos (skin, lips, eyes); the photo's own light "
+        "and detail are kept. Non-commercial use only.",
+    ),
+    _gpen_skill(
+        COMPLETE,
+        "Inpainting",
+        "Fills in parts of a face lost to scratches or tears. Non-commercial use only.",
+    ),
     _face(
         id="restoreformer",
         name="RestoreFormer",
@@ -218,6 +286,24 @@ BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
         licence="Apache-2.0",
         commercial_use=True,
         description="Improved RestoreFormer: realistic detail on heavily degraded faces.",
+    ),
+    _hifacegan(
+        "hifacegan-renov",
+        "face_renov",
+        "renovation",
+        "Mixed damage at once: blur, noise, JPEG, low resolution",
+    ),
+    _hifacegan(
+        "hifacegan-renov-2",
+        "face_renov_2",
+        "renovation 2",
+        "Renovation trained on another mix of damage",
+    ),
+    _hifacegan(
+        "hifacegan-generic",
+        "generic",
+        "generic",
+        "The release's 'generic' checkpoint (its training damage is not documented)",
     ),
     _upscaler(
         id="realesrgan-x2plus",
@@ -344,7 +430,7 @@ def get_entry(model_id: str) -> CatalogEntry:
 
 
 def default_face_model() -> str:
-    return next(e.id for e in BUILTIN_ENTRIES if e.purpose == FACE and e.recommended)
+    return next(e.id for e in BUILTIN_ENTRIES if e.restores_faces and e.recommended)
 
 
 def user_catalog_path() -> Path:
@@ -374,6 +460,7 @@ _FIELD_TYPES: dict[str, type] = {
     "has_fidelity": bool,
     "description": str,
     "recommended": bool,
+    "imported": bool,
 }
 _REQUIRED = ("id", "purpose", "arch", "file_name")
 _NOT_SETTABLE = ("shipped", "sha256_source", "custom")
@@ -481,3 +568,106 @@ class _Context:
 
 
 _TYPE_NAMES = {str: "text", int: "integer", bool: "true/false", list: "list"}
+
+
+# ---------------------------------------------------------------------------------- imported
+
+_HEADER = "# faceapp's user catalog: models of your own (see faceapp/core/models/catalog.py).\n"
+_TABLE_START = re.compile(r"^[ \t]*\[\[[ \t]*model[ \t]*\]\]", re.MULTILINE)
+
+
+def free_id(name: str, taken_files: set[str] | None = None) -> str:
+    """An unused catalog id made from a model's name ("My GFPGAN v2" -> "my-gfpgan-v2")."""
+    base = re.sub(r"[^a-z0-9._+-]+", "-", name.lower()).strip("-._+")[:56] or "custom"
+    if not base[0].isalnum():
+        base = f"model-{base}"
+    entries = catalog()
+    # Lower-cased: "gfpganv1.4.pth" and "GFPGANv1.4.pth" are one file on macOS and Windows.
+    taken = {e.id for e in entries} | {Path(e.file_name).stem.lower() for e in entries}
+    taken |= {name.lower() for name in taken_files or set()}
+    candidate, number = base, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+def add_imported_entry(fields: dict[str, Any]) -> CatalogEntry:
+    """Append a ``[[model]]`` table to the user catalog (atomically, comments kept); the whole
+    file is validated before it is written. Returns the new entry."""
+    path = user_catalog_path()
+    text = path.read_text(encoding="utf-8") if path.is_file() else _HEADER
+    new_text = text.rstrip("\n") + "\n\n" + _table_text({**fields, "imported": True})
+    entries = _entries_of(new_text, path)
+    _write_atomically(path, new_text)
+    return next(entry for entry in entries if entry.id == fields["id"])
+
+
+def remove_imported_entry(model_id: str) -> bool:
+    """Remove the table the app wrote for ``model_id``; False when there is none (hand-written
+    entries are the user's: they stay)."""
+    path = user_catalog_path()
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8")
+    starts = [m.start() for m in _TABLE_START.finditer(text)]
+    chunks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    kept = [chunk for chunk in chunks if not _is_imported_table(chunk, model_id)]
+    if len(kept) == len(chunks):
+        return False
+    new_text = text[: starts[0]] + "".join(kept)
+    _entries_of(new_text, path)
+    _write_atomically(path, new_text)
+    return True
+
+
+def _is_imported_table(chunk: str, model_id: str) -> bool:
+    try:
+        [table] = tomllib.loads(chunk).get("model", [{}])
+    except (tomllib.TOMLDecodeError, ValueError):
+        return False
+    return table.get("id") == model_id and table.get("imported") is True
+
+
+def _entries_of(text: str, path: Path) -> list[CatalogEntry]:
+    """Parse and validate a user catalog's text (as load_user_entries would read it)."""
+    with tempfile.TemporaryDirectory() as folder:
+        check = Path(folder) / CATALOG_FILE
+        check.write_text(text, encoding="utf-8")
+        try:
+            return load_user_entries(check, list(BUILTIN_ENTRIES))
+        except CatalogError as error:
+            raise CatalogError(str(error).replace(str(check), str(path))) from error
+
+
+def _table_text(fields: dict[str, Any]) -> str:
+    lines = ["[[model]]"]
+    for key, value in fields.items():
+        lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to the catalog")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".catalog-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -30,7 +30,7 @@ _spandrel_ready = False
 
 @dataclass
 class FaceModel:
-    arch: str  # GFPGAN, CodeFormer, RestoreFormer, RestoreFormer++, GPEN
+    arch: str  # GFPGAN, CodeFormer, RestoreFormer, RestoreFormer++, GPEN, HiFaceGAN
     input_size: int
     module: nn.Module
     call: Callable[[nn.Module, Tensor, float], Tensor]
@@ -135,6 +135,7 @@ def _load_any(path: str | Path) -> FaceModel | UpscaleModel | ModelFileInfo:
 def build_from_state_dict(sd: StateDict) -> FaceModel | UpscaleModel | ModelFileInfo:
     """Recognise the architecture of a bare state dict and build it."""
     from faceapp.core.models.archs.gpen import build_gpen, looks_like_gpen
+    from faceapp.core.models.archs.hifacegan import build_hifacegan, looks_like_hifacegan_family
     from faceapp.core.models.archs.restoreformer_pp import (
         build_restoreformer,
         looks_like_restoreformer_pp,
@@ -145,6 +146,8 @@ def build_from_state_dict(sd: StateDict) -> FaceModel | UpscaleModel | ModelFile
         return FaceModel("GPEN", net.size, net, _call_plain, supports_half=False)
     if looks_like_restoreformer_pp(sd):
         return FaceModel("RestoreFormer++", 512, build_restoreformer(sd), _call_plain)
+    if looks_like_hifacegan_family(sd):
+        return FaceModel("HiFaceGAN", 512, build_hifacegan(sd), _call_unit_range)
     other = _recognise_non_restorer(sd)
     if other:
         return other
@@ -218,6 +221,11 @@ def _describe(model: FaceModel | UpscaleModel | ModelFileInfo) -> str:
 
 def _call_plain(module: nn.Module, x: Tensor, _fidelity: float) -> Tensor:
     return module(x)
+
+
+def _call_unit_range(module: nn.Module, x: Tensor, _fidelity: float) -> Tensor:
+    # HiFaceGAN reads RGB in [0, 1] and its image is the [0, 1] part of its tanh output.
+    return module((x + 1) * 0.5) * 2 - 1
 
 
 def _call_gfpgan(module: nn.Module, x: Tensor, _fidelity: float) -> Tensor:

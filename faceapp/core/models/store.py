@@ -90,6 +90,7 @@ def _status(entry: CatalogEntry) -> dict[str, Any]:
         "id": entry.id,
         "name": entry.name,
         "purpose": entry.purpose,
+        "task": entry.task if entry.purpose == FACE else None,
         "arch": entry.arch,
         "size": path.stat().st_size if path else entry.size,
         "installed": path is not None,
@@ -101,6 +102,7 @@ def _status(entry: CatalogEntry) -> dict[str, Any]:
         "recommended": entry.recommended,
         "shipped": entry.shipped,
         "custom": entry.custom,
+        "display_name": entry.display_name,
         "description": entry.description,
     }
 
@@ -246,15 +248,21 @@ def _download_from_urls(
 # ---------------------------------------------------------------------------------- import
 
 
-def import_model(path: str | Path, as_id: str | None = None) -> tuple[CatalogEntry, Path]:
+def import_model(
+    path: str | Path, as_id: str | None = None, *, name: str | None = None, custom: bool = False
+) -> tuple[CatalogEntry, Path]:
     """Copy a model file the user already has into the model folder; the source is untouched.
 
     The architecture is read from the file itself. The catalog entry is ``as_id`` when given,
     else the entry whose reference hash the file has, else the only entry without a reference
-    hash that has the file's architecture and size. A file that is not the expected one
-    (ChecksumError) or cannot be matched (ModelImportError) is not stored.
+    hash that has the file's architecture and size. A supported file that is none of those (or
+    any supported file, with ``custom``) becomes a custom model: added to the user catalog under
+    ``name`` (default: the file's name) with its architecture and size. A file that is not the
+    expected one (ChecksumError) or cannot be matched (ModelImportError) is not stored.
     """
     source = Path(path)
+    if custom and as_id is not None:
+        raise ModelStoreError("A file is imported either as a catalog model or as your own.")
     forced = catalog.get_entry(as_id) if as_id is not None else None
     _check_source(source, forced)
     models = paths.models_dir()
@@ -265,12 +273,49 @@ def import_model(path: str | Path, as_id: str | None = None) -> tuple[CatalogEnt
         digest = _copy_and_hash(source, copy)
         if forced is not None:
             _check_reference(forced, digest, source)
-        entry = _match(copy, digest, forced)
-        _check_format(source, entry)
-        dest = models / entry.file_name
-        os.replace(copy, dest)
+        info = _identify(copy)
+        entry = None if custom else _match(copy.name, info, digest, forced)
+        if entry is None:
+            entry, dest = _install_custom(copy, info, name or _name_from_file(source))
+        else:
+            _check_format(source, entry)
+            dest = models / entry.file_name
+            os.replace(copy, dest)
     if reference_hash(entry) is None:
         _record_hash(entry, digest, _FROM_IMPORT)
+    return entry, dest
+
+
+def _name_from_file(source: Path) -> str:
+    return source.stem.strip() or "custom model"
+
+
+def _install_custom(copy: Path, info: ModelFileInfo, name: str) -> tuple[CatalogEntry, Path]:
+    """Move the file in under a new id and record it in the user catalog (both or neither)."""
+    models = paths.models_dir()
+    taken = {p.stem for p in models.iterdir()}
+    model_id = catalog.free_id(name, taken)
+    dest = models / f"{model_id}{copy.suffix.lower()}"
+    fields: dict[str, Any] = {
+        "id": model_id,
+        "name": " ".join(name.split()),
+        "purpose": info.purpose,
+        "arch": info.arch,
+        "file_name": dest.name,
+        "licence": "unknown (your own file)",
+        "description": f"Your own {info.arch} model, imported from {copy.name}.",
+    }
+    if info.purpose == FACE:
+        fields["input_size"] = info.input_size
+        fields["has_fidelity"] = info.arch == "CodeFormer"
+    else:
+        fields["scale"] = info.scale
+    os.replace(copy, dest)
+    try:
+        entry = catalog.add_imported_entry(fields)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
     return entry, dest
 
 
@@ -289,7 +334,8 @@ def _check_format(source: Path, entry: CatalogEntry) -> None:
     if _is_safetensors(source.name) != _is_safetensors(entry.file_name):
         raise ModelImportError(
             f"'{source.name}' and the file {entry.id} expects ({entry.file_name}) are of "
-            "different formats (safetensors or not): convert it, or add a custom model."
+            "different formats (safetensors or not): convert it, or import it as your own "
+            "model (--custom)."
         )
 
 
@@ -323,16 +369,20 @@ def _check_reference(entry: CatalogEntry, digest: str, source: Path) -> None:
     if expected is not None and digest != expected:
         raise ChecksumError(
             f"'{source.name}' is not the file of {entry.name} ({entry.id}): its SHA-256 is "
-            f"{digest}, {expected} was expected. Nothing was imported."
+            f"{digest}, {expected} was expected. Nothing was imported. If it is a model of "
+            "your own, import it as one: with Models… → Import a model file… in the window, "
+            "or with --custom instead of --as on the command line."
         )
 
 
-def _match(copy: Path, digest: str, forced: CatalogEntry | None) -> CatalogEntry:
-    info = _identify(copy)
+def _match(
+    name: str, info: ModelFileInfo, digest: str, forced: CatalogEntry | None
+) -> CatalogEntry | None:
+    """The catalog entry the file is; None when it fits none (it becomes a custom model)."""
     if forced is not None:
         if not _fits(forced, info):
             raise ModelImportError(
-                f"'{copy.name}' is {_describe_file(info)}, but {forced.id} is "
+                f"'{name}' is {_describe_file(info)}, but {forced.id} is "
                 f"{_describe_entry(forced)}. Choose the model this file really is."
             )
         return forced
@@ -342,11 +392,16 @@ def _match(copy: Path, digest: str, forced: CatalogEntry | None) -> CatalogEntry
     by_hash = [e for e in entries if references[e.id] == digest and _fits(e, info)]
     if by_hash:
         return by_hash[0]
-    fitting = [e for e in entries if _fits(e, info)]
-    free = [e for e in fitting if references[e.id] is None]
+    free = [e for e in entries if _fits(e, info) and references[e.id] is None]
     if len(free) == 1:
         return free[0]
-    raise ModelImportError(_no_match_message(copy.name, info, fitting, free))
+    if len(free) > 1:
+        ids = ", ".join(e.id for e in free)
+        raise ModelImportError(
+            f"'{name}' is {_describe_file(info)}, which fits several models ({ids}). Say which "
+            "one it is (--as ID), or import it as a model of your own (--custom)."
+        )
+    return None
 
 
 def _identify(copy: Path) -> ModelFileInfo:
@@ -369,23 +424,6 @@ def _fits(entry: CatalogEntry, info: ModelFileInfo) -> bool:
         and entry.input_size in (None, info.input_size)
         and entry.scale in (None, info.scale)
     )
-
-
-def _no_match_message(
-    name: str, info: ModelFileInfo, fitting: list[CatalogEntry], free: list[CatalogEntry]
-) -> str:
-    head = f"'{name}' is {_describe_file(info)}"
-    if len(free) > 1:
-        ids = ", ".join(e.id for e in free)
-        return f"{head}, which fits several models ({ids}). Say which one it is (--as ID)."
-    custom = f"add it to {catalog.user_catalog_path()} as a custom model and import it again"
-    if fitting:
-        ids = ", ".join(e.id for e in fitting)
-        return (
-            f"{head}, but not the official file of {ids} (its SHA-256 differs). "
-            f"To use it anyway, {custom}."
-        )
-    return f"{head}, which matches no model of the catalog. To use it, {custom}."
 
 
 def _describe_file(info: ModelFileInfo) -> str:
@@ -461,9 +499,11 @@ def remove(model_id: str) -> Path:
         raise ModelStoreError(f"{entry.name} ships with faceapp and cannot be removed.")
     dest = paths.models_dir() / entry.file_name
     part = dest.with_name(dest.name + ".part")
-    if not dest.is_file() and not part.is_file():
+    if not dest.is_file() and not part.is_file() and not entry.imported:
         raise ModelNotInstalledError(f"{entry.name} ({entry.id}) is not installed.")
     dest.unlink(missing_ok=True)
     part.unlink(missing_ok=True)
     _forget_hash(entry.id)
+    if entry.imported:  # a model the app added: its catalog entry goes with its file
+        catalog.remove_imported_entry(entry.id)
     return dest

@@ -51,6 +51,13 @@ class Photo:
         """(width, height)"""
         return self.pixels.shape[1], self.pixels.shape[0]
 
+    @property
+    def restored_with(self) -> str | None:
+        """faceapp's marker when faceapp already restored this photo (see provenance)."""
+        from faceapp.core.photo.provenance import restored_note
+
+        return restored_note(self)
+
 
 # --- float conversion --------------------------------------------------------------------------
 
@@ -169,6 +176,12 @@ def read_photo(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         image.close()
     photo.path = path
     return photo
+
+
+def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
+    """A mask image (white = marked) as H x W bool: a pixel is marked above half brightness."""
+    photo = read_photo(path)
+    return to_float(photo.pixels).mean(axis=2) > 0.5
 
 
 def _read_bytes(path: Path) -> bytes:

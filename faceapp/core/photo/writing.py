@@ -23,10 +23,11 @@ from typing import BinaryIO
 
 import cv2
 import numpy as np
-from PIL import Image, TiffImagePlugin, TiffTags
+from PIL import Image, PngImagePlugin, TiffImagePlugin, TiffTags
 
 from faceapp.core.errors import ImageWriteError
 from faceapp.core.fsync import sync_folder
+from faceapp.core.photo.provenance import with_software
 from faceapp.core.photo.reading import Photo, from_float, to_float
 
 FORMATS = ("auto", "png", "jpg", "webp", "tiff")
@@ -53,6 +54,7 @@ class SaveOptions:
     quality: int = 95  # JPEG and WebP, 1..100
     keep_metadata: bool = True  # EXIF (orientation already reset), ICC profile, file dates
     overwrite: bool = False
+    software: str | None = None  # provenance.marker(...): recorded even without metadata
 
     def __post_init__(self) -> None:
         self.format = _ALIASES.get(self.format.lower(), self.format.lower())
@@ -332,11 +334,14 @@ def _writer(photo: Photo, fmt: str, options: SaveOptions, name: str) -> Writer:
     samples = _samples(photo, fmt)
     _check_dimensions(samples, fmt, name)
     exif, icc = _metadata(photo, samples, options.keep_metadata)
+    text = {}
+    if options.software:
+        exif, text = with_software(exif, options.software), {"Software": options.software}
     if fmt == "tiff":
         return _bytes_writer(lambda: _tiff(samples, exif, icc))
     if samples.dtype == np.uint16:
-        return _bytes_writer(lambda: _png16(samples, exif, icc))
-    return _pillow_writer(samples, fmt, options.quality, exif, icc)
+        return _bytes_writer(lambda: _png16(samples, exif, icc, text))
+    return _pillow_writer(samples, fmt, options.quality, exif, icc, text)
 
 
 def _check_dimensions(samples: np.ndarray, fmt: str, name: str) -> None:
@@ -354,7 +359,12 @@ def _bytes_writer(encode: Callable[[], bytes]) -> Writer:
 
 
 def _pillow_writer(
-    samples: np.ndarray, fmt: str, quality: int, exif: bytes | None, icc: bytes | None
+    samples: np.ndarray,
+    fmt: str,
+    quality: int,
+    exif: bytes | None,
+    icc: bytes | None,
+    text: dict[str, str] | None = None,
 ) -> Writer:
     image = Image.fromarray(samples[:, :, 0] if samples.shape[2] == 1 else samples)
     params: dict[str, object] = {}
@@ -368,24 +378,38 @@ def _pillow_writer(
         params.update(quality=quality, method=4)
         if exif:  # the WebP EXIF chunk holds the TIFF data without the JPEG-style header
             params["exif"] = exif.removeprefix(_EXIF_HEADER)
-    elif exif:
-        params["exif"] = exif
+    else:
+        if exif:
+            params["exif"] = exif
+        if text:
+            params["pnginfo"] = _png_text(text)
     pillow_format = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[fmt]
     return lambda stream: image.save(stream, format=pillow_format, **params)
 
 
-def _png16(samples: np.ndarray, exif: bytes | None, icc: bytes | None) -> bytes:
+def _png_text(text: dict[str, str]) -> PngImagePlugin.PngInfo:
+    info = PngImagePlugin.PngInfo()
+    for key, value in text.items():
+        info.add_text(key, value)
+    return info
+
+
+def _png16(
+    samples: np.ndarray, exif: bytes | None, icc: bytes | None, text: dict[str, str] | None = None
+) -> bytes:
     """16-bit PNG by OpenCV (Pillow cannot hold 16-bit colour), metadata chunks added here."""
     channels = samples.shape[2]
     bgr = samples[:, :, 0] if channels == 1 else samples[:, :, [2, 1, 0, 3][:channels]]
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr), [cv2.IMWRITE_PNG_COMPRESSION, 6])
     if not ok:
         raise ValueError("the PNG encoder failed")
-    return _insert_png_chunks(encoded.tobytes(), exif, icc)
+    return _insert_png_chunks(encoded.tobytes(), exif, icc, text)
 
 
-def _insert_png_chunks(png: bytes, exif: bytes | None, icc: bytes | None) -> bytes:
-    """iCCP and eXIf right after IHDR (both must come before the image data)."""
+def _insert_png_chunks(
+    png: bytes, exif: bytes | None, icc: bytes | None, text: dict[str, str] | None = None
+) -> bytes:
+    """iCCP, eXIf and tEXt right after IHDR (the first two must come before the image data)."""
     end_of_ihdr = 8 + 4 + 4 + 13 + 4  # signature, length, type, IHDR body, CRC
     if png[12:16] != b"IHDR":
         raise ValueError("the PNG encoder wrote an unexpected file")
@@ -394,6 +418,8 @@ def _insert_png_chunks(png: bytes, exif: bytes | None, icc: bytes | None) -> byt
         chunks += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
     if exif:
         chunks += _png_chunk(b"eXIf", exif.removeprefix(_EXIF_HEADER))
+    for key, value in (text or {}).items():
+        chunks += _png_chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
     return png[:end_of_ihdr] + chunks + png[end_of_ihdr:]
 
 

@@ -1,0 +1,114 @@
+"""Per-face tools: compare models on one face, use a candidate, give a face its own strength.
+
+The comparison runs on the one inference thread (a job like any other) and its results are
+cached per face, model and fidelity in the PhotoDoc; using a candidate, or moving one face's
+strength, never runs the network: only that face is blended again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, Signal
+
+from faceapp.core.face_preview import FacePreview
+from faceapp.gui import photo_jobs
+from faceapp.gui.documents import Documents
+from faceapp.gui.error_panel import report_from_exception
+from faceapp.gui.face_choices import FaceChoice, recipe_part
+from faceapp.gui.inference import Job
+from faceapp.gui.state import PhotoDoc
+
+
+def compare_job(doc: PhotoDoc, index: int, models: list | None):
+    """Runs on the inference thread; fills doc.candidates[index] (only this job touches it
+    while it runs) so that a cancelled comparison keeps what it finished."""
+    photo = doc.photo
+    face = next(f for f in doc.faces if f.index == index)
+    cache = doc.candidates.setdefault(index, {})
+
+    def run(engine, progress, cancel):
+        from faceapp.core.compare import compare_face, installed_face_models
+        from faceapp.core.photo.reading import to_float
+
+        chosen = models if models is not None else installed_face_models()
+        image = to_float(photo.pixels)
+        return compare_face(
+            engine, image, face, chosen, progress=progress, cancel=cancel, cache=cache
+        )
+
+    return run
+
+
+class FaceTools(QObject):
+    compared = Signal(object, int, object)  # PhotoDoc, face index, [CandidateResult]
+
+    def __init__(self, documents: Documents) -> None:
+        super().__init__()
+        self.documents = documents
+
+    def compare(self, doc: PhotoDoc, index: int, models: list | None = None) -> Job:
+        job = self.documents.inference.submit("compare", compare_job(doc, index, models))
+        job.setProperty("doc", doc)
+        job.finished.connect(lambda results: self.compared.emit(doc, index, results))
+        job.failed.connect(
+            lambda exc: self.documents.error.emit(report_from_exception(exc, doc.name))
+        )
+        return job
+
+    def use_candidate(self, doc: PhotoDoc, index: int, result) -> None:
+        """This face uses `result` (a CandidateResult) from now on: no inference."""
+        old = doc.choices.get(index, FaceChoice())
+        candidate = result.candidate
+        doc.choices[index] = FaceChoice(candidate.name, old.strength, candidate.fidelity)
+        doc.chosen[index] = result.restored
+        doc.excluded.discard(index)
+        if doc.result is not None:
+            restored = replace(result.restored, strength=old.strength)
+            kept = [r for r in doc.result.restored if r.face.index != index]
+            order = {f.index: n for n, f in enumerate(doc.faces)}
+            kept = sorted([*kept, restored], key=lambda r: order.get(r.face.index, 0))
+            doc.result = replace(doc.result, restored=kept)
+            self._rebuild_preview(doc)
+        doc.changed.emit()
+
+    def set_face_model(self, doc: PhotoDoc, index: int, model_id: str | None) -> None:
+        """This face's own model (None: the global one); it takes effect on Restore."""
+        old = doc.choices.get(index, FaceChoice())
+        if old.model_id == model_id:
+            return
+        doc.choices[index] = FaceChoice(model_id, old.strength, None)
+        doc.chosen.pop(index, None)  # a result picked in Compare was for another model
+        doc.changed.emit()
+
+    def set_face_strength(self, doc: PhotoDoc, index: int, strength: float | None) -> None:
+        """This face's own strength (None: the global one); re-blends only this face."""
+        old = doc.choices.get(index, FaceChoice())
+        doc.choices[index] = replace(old, strength=strength)
+        if doc.result is None:
+            doc.changed.emit()
+            return
+        position = next(
+            (n for n, r in enumerate(doc.result.restored) if r.face.index == index), None
+        )
+        if position is not None:
+            restored = list(doc.result.restored)
+            restored[position] = replace(restored[position], strength=strength)
+            doc.result = replace(doc.result, restored=restored)
+            if isinstance(doc.compositor, FacePreview):
+                doc.compositor.set_face_strength(position, strength)
+            else:
+                self._rebuild_preview(doc, keep_recipe=True)
+            self.documents.previewChanged.emit(doc)
+        doc.changed.emit()
+
+    def _rebuild_preview(self, doc: PhotoDoc, keep_recipe: bool = False) -> None:
+        """A preview with per-face strengths (copies the background once, no network)."""
+        upscale = doc.recipe.upscale if doc.recipe else 1
+        doc.compositor = photo_jobs.make_preview(
+            doc.result, upscale, self.documents.controls.strength
+        )
+        if not keep_recipe and doc.recipe is not None:
+            included = doc.included_faces()
+            doc.recipe = self.documents.controls.recipe(included, recipe_part(doc.choices))
+        self.documents.previewChanged.emit(doc)
