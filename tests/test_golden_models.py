@@ -210,7 +210,10 @@ def test_face_model_matches_golden(
 
 @pytest.mark.shared
 @pytest.mark.slow
-def test_hifacegan_matches_golden_for_each_face_of_a_batch(golden_files: GoldenFiles) -> None:
+@pytest.mark.parametrize("runtime", ["torch", "openvino"])
+def test_hifacegan_matches_golden_for_each_face_of_a_batch(
+    golden_files: GoldenFiles, runtime: str
+) -> None:
     """HiFaceGAN reads [0, 1] and keeps the [0, 1] part of its output; FaceModel speaks [-1, 1]
     like every face model. The official output is for one face alone: in a batch, the face
     must get the same result (the official train-mode batch norm would mix the faces)."""
@@ -218,6 +221,8 @@ def test_hifacegan_matches_golden_for_each_face_of_a_batch(golden_files: GoldenF
     assert (face.arch, face.input_size, face.has_fidelity) == ("HiFaceGAN", 512, False)
     assert not face.module.training
     x = golden_files.input("hifacegan")
+    if runtime == "openvino":
+        _on_openvino(face, golden_files.path("hifacegan"), 512)
     other = x.flip(-1)  # another face for the batch
     with torch.inference_mode():
         batch = face(torch.cat([other, x]) * 2 - 1)
