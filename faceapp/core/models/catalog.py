@@ -404,6 +404,9 @@ _FAST_PRECISION = {
     "codeformer": "bf16: 18.7 dB (golden weights: code choices flip), 2.2x faster",
     "gpen-bfr-512": "bf16: 39.2 dB, max |diff| 0.12 (golden weights), 2.0x faster",
     "restoreformer-pp": "bf16: 17.7 dB (golden weights: code choices flip), 2.3x faster",
+    "hifacegan-renov": "bf16: 45.5 dB, max |diff| 0.43 (golden weights), 1.8x faster",
+    "hifacegan-renov-2": "bf16: 45.5 dB, max |diff| 0.43 (golden weights), 1.8x faster",
+    "hifacegan-generic": "bf16: 45.5 dB, max |diff| 0.43 (golden weights), 1.8x faster",
 }
 BUILTIN_ENTRIES = tuple(
     replace(e, fast_precision=_FAST_PRECISION[e.id]) if e.id in _FAST_PRECISION else e
