@@ -44,8 +44,10 @@ class FaceappSide:
         device: torch.device,
         mask: str = "oval",
         fidelity: float = 0.5,
+        runtime: str = "auto",
+        precision: str = "exact",
     ) -> None:
-        self.engine = Engine(device)
+        self.engine = Engine(device, runtime, precision)
         self.options = RestoreOptions(
             face_model=face_weights,
             fidelity=fidelity,

@@ -28,7 +28,7 @@ from faceapp.core.pipeline import RestoreOptions, restore_aligned, restore_photo
 from faceapp.core.progress import CancelToken, ProgressCallback, no_progress
 from faceapp.core.runtime.engine import Engine
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, str, str], Engine] = {}
 
 
 @dataclass
@@ -62,6 +62,8 @@ def restore(
     color_strength: float = 1.0,
     colorize_size: int = 512,
     device: str = "auto",
+    runtime: str = "auto",
+    precision: str = "exact",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> Restoration:
@@ -78,11 +80,12 @@ def restore(
     non-zero = damage), filled with `repair_model` "opencv" (built in) or "lama" (or
     `repair_model_file`). `colorize=True` colours the whole photo with DDColor
     (`colorize_model` id or `colorize_model_file`) at `color_strength` (0 = grey, 1 = the
-    model's colour), the network working at `colorize_size` pixels square."""
+    model's colour), the network working at `colorize_size` pixels square.
+    `runtime` auto|torch|openvino and `precision` exact|fast as on the command line."""
     photo = image_to_photo(image)
     selection = parse_selection(faces)
     face_path = resolve_model_file(model, model_file, default=selection != "none")
-    engine = engine_for(device)
+    engine = engine_for(device, runtime, precision)
     bg_path = resolve_model_file(bg_model, bg_model_file, default=False)
     options = RestoreOptions(
         face_model=face_path,
@@ -217,11 +220,12 @@ def _per_face(settings) -> dict[int, FaceSettings]:
     return face_settings_from_mapping(settings, resolve_face_model)
 
 
-def engine_for(device: str) -> Engine:
-    """Engines are kept per device so repeated calls keep the models loaded."""
-    if device not in _engines:
-        _engines[device] = Engine(device)
-    return _engines[device]
+def engine_for(device: str, runtime: str = "auto", precision: str = "exact") -> Engine:
+    """Engines are kept per device and runtime so repeated calls keep the models loaded."""
+    key = (device, runtime, precision)
+    if key not in _engines:
+        _engines[key] = Engine(device, runtime, precision)
+    return _engines[key]
 
 
 def _as_array(photo: Photo) -> np.ndarray:

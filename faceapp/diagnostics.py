@@ -130,6 +130,7 @@ def system_report(device_name: str | None = None) -> str:
         f"OS: {platform.platform()} ({platform.machine()})",
         f"PySide6: {_pyside_version()}",
         *_torch_lines(),
+        _openvino_line(),
     ]
     if device_name:
         lines.append(f"Device: {device_name}")
@@ -167,6 +168,16 @@ def _torch_lines() -> list[str]:
         f" (available: {_yes_no(torch.cuda.is_available())})",
         f"MPS available: {_yes_no(bool(mps and mps.is_available()))}",
     ]
+
+
+def _openvino_line() -> str:
+    """The compiled runtime: its version and devices, or why it is not used."""
+    try:
+        openvino = importlib.import_module("openvino")
+        devices = ", ".join(openvino.Core().available_devices)
+    except Exception as exc:  # missing or broken: PyTorch runs everything
+        return f"OpenVINO: not available ({type(exc).__name__}: {exc})"
+    return f"OpenVINO: {openvino.get_version().split('-')[0]} (devices: {devices})"
 
 
 def _yes_no(flag: bool) -> str:

@@ -28,7 +28,9 @@ MAX_RECENT = 10
 EXPORT_FORMATS = ("auto", "png", "jpg", "webp", "tiff")
 _FORMAT_ALIASES = {"same": "auto", "jpeg": "jpg", "tif": "tiff"}
 BACKGROUNDS = ("lanczos", "none", "model")  # as RestoreOptions.background
-DEVICES = ("auto", "cpu", "cuda", "mps")  # as faceapp.core.runtime.device.DEVICE_CHOICES
+DEVICES = ("auto", "cpu", "cuda", "mps", "intel-gpu")  # as core.runtime.device.DEVICE_CHOICES
+RUNTIMES = ("auto", "torch", "openvino")  # as core.runtime.compiled.RUNTIMES
+PRECISIONS = ("exact", "fast")
 UPSCALES = (1, 2, 3, 4)
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,8 @@ class Settings:
     window_state: str | None = None  # base64 of QMainWindow.saveState()
     welcome_seen: bool = False
     device: str = "auto"
+    runtime: str = "auto"  # added in version 2 with a default: older files need no migration
+    precision: str = "exact"  # "fast": bf16/fp16, approximate
 
     def add_recent(self, path: str | os.PathLike[str]) -> None:
         """Put path first in recent_files (once), keeping at most MAX_RECENT."""
@@ -192,6 +196,8 @@ _SETTINGS_RULES: dict[str, Rule] = {
     "window_state": _of_type(str, optional=True),
     "welcome_seen": _of_type(bool),
     "device": _choice(DEVICES),
+    "runtime": _choice(RUNTIMES),
+    "precision": _choice(PRECISIONS),
 }
 
 

@@ -59,6 +59,9 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
         ("FACEAPP_CACHE_DIR", "cache"),
     ):
         monkeypatch.setenv(var, str(root / sub))
+    # "auto" means PyTorch in tests: a per-test cache would convert every model again; the
+    # runtime's own tests and the golden tests ask for OpenVINO explicitly
+    monkeypatch.setenv("FACEAPP_RUNTIME", "torch")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "xdg_config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(root / "xdg_data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(root / "xdg_cache"))

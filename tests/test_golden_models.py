@@ -147,6 +147,34 @@ def _slow(*values: Any) -> Any:
     return pytest.param(*values, marks=pytest.mark.slow)
 
 
+# Every golden test of a face model or upscaler runs on PyTorch and through OpenVINO (float32)
+RUNTIMES = ["torch", pytest.param("openvino", marks=pytest.mark.slow)]
+
+
+def _refuse_torch(*_args: Any) -> Any:
+    raise AssertionError("the compiled model fell back to PyTorch")
+
+
+def _on_openvino(model: Any, path: Path, size: int) -> None:
+    """Convert `model` for size x size inputs and make any PyTorch fallback fail the test."""
+    from faceapp.core.runtime.compiled import (
+        Target,
+        attach_face_runtime,
+        attach_upscale_runtime,
+    )
+
+    pytest.importorskip("openvino")
+    target = Target("CPU", "exact")
+    if hasattr(model, "input_size"):
+        attach_face_runtime(model, path, target, size=size)
+        assert model.compiled is not None, "conversion or self-check failed (see the log)"
+        model.call = _refuse_torch
+    else:
+        attach_upscale_runtime(model, path, target, tile=size)
+        assert model.compiled is not None, "conversion or self-check failed (see the log)"
+        model.module.forward = _refuse_torch
+
+
 # ---------------------------------------------------------------------------------------------
 # Face restoration models: file -> load_face_model -> FaceModel(x)
 
@@ -164,21 +192,28 @@ FACE_CASES = [
 
 
 @pytest.mark.shared
+@pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize(("name", "file", "arch", "size"), FACE_CASES)
 def test_face_model_matches_golden(
-    golden_files: GoldenFiles, name: str, file: str, arch: str, size: int
+    golden_files: GoldenFiles, name: str, file: str, arch: str, size: int, runtime: str
 ) -> None:
     face = load_face_model(golden_files.path(name, file))
     assert (face.arch, face.input_size, face.has_fidelity) == (arch, size, False)
     assert not face.module.training
+    x = golden_files.input(name)
+    if runtime == "openvino":
+        _on_openvino(face, golden_files.path(name, file), x.shape[-1])
     with torch.inference_mode():
-        out = face(golden_files.input(name))
+        out = face(x)
     _assert_matches(out, golden_files.golden(name, "output"), golden_files.spec(name, "output"))
 
 
 @pytest.mark.shared
 @pytest.mark.slow
-def test_hifacegan_matches_golden_for_each_face_of_a_batch(golden_files: GoldenFiles) -> None:
+@pytest.mark.parametrize("runtime", ["torch", "openvino"])
+def test_hifacegan_matches_golden_for_each_face_of_a_batch(
+    golden_files: GoldenFiles, runtime: str
+) -> None:
     """HiFaceGAN reads [0, 1] and keeps the [0, 1] part of its output; FaceModel speaks [-1, 1]
     like every face model. The official output is for one face alone: in a batch, the face
     must get the same result (the official train-mode batch norm would mix the faces)."""
@@ -186,6 +221,8 @@ def test_hifacegan_matches_golden_for_each_face_of_a_batch(golden_files: GoldenF
     assert (face.arch, face.input_size, face.has_fidelity) == ("HiFaceGAN", 512, False)
     assert not face.module.training
     x = golden_files.input("hifacegan")
+    if runtime == "openvino":
+        _on_openvino(face, golden_files.path("hifacegan"), 512)
     other = x.flip(-1)  # another face for the batch
     with torch.inference_mode():
         batch = face(torch.cat([other, x]) * 2 - 1)
@@ -219,13 +256,31 @@ def codeformer_runs(golden_files: GoldenFiles) -> dict[float, tuple[Tensor, Tens
     return runs
 
 
+@pytest.fixture(scope="module")
+def codeformer_openvino_runs(golden_files: GoldenFiles) -> dict[float, tuple[Tensor, Tensor]]:
+    """The same through OpenVINO float32: the compiled graph returns (out, logits)."""
+    path = golden_files.path("codeformer")
+    face = load_face_model(path)
+    _on_openvino(face, path, 512)
+    x = golden_files.input("codeformer")
+    runs = {}
+    with torch.inference_mode():
+        for w in CODEFORMER_WEIGHTS:
+            out, logits = face.compiled.net.run_all(x.numpy(), np.array(w, np.float32))
+            np.testing.assert_array_equal(face(x, w).numpy(), out)  # the path the app takes
+            runs[w] = (torch.from_numpy(out), torch.from_numpy(logits))
+    return runs
+
+
 @pytest.mark.shared
 @pytest.mark.slow
+@pytest.mark.parametrize("runtime", ["torch", "openvino"])
 @pytest.mark.parametrize("w", CODEFORMER_WEIGHTS)
 def test_codeformer_matches_golden(
-    golden_files: GoldenFiles, codeformer_runs: dict[float, tuple[Tensor, Tensor]], w: float
+    request: pytest.FixtureRequest, golden_files: GoldenFiles, w: float, runtime: str
 ) -> None:
-    out, logits = codeformer_runs[w]
+    fixture = "codeformer_runs" if runtime == "torch" else "codeformer_openvino_runs"
+    out, logits = request.getfixturevalue(fixture)[w]
     _assert_matches(
         out,
         golden_files.golden("codeformer", f"output_w{w}"),
@@ -259,18 +314,24 @@ UPSCALE_CASES = [
 
 
 @pytest.mark.shared
+@pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize(("name", "scale"), UPSCALE_CASES)
-def test_upscaler_matches_golden(golden_files: GoldenFiles, name: str, scale: int) -> None:
+def test_upscaler_matches_golden(
+    golden_files: GoldenFiles, name: str, scale: int, runtime: str
+) -> None:
     upscaler = load_upscale_model(golden_files.path(name))
     assert upscaler.scale == scale
     assert not upscaler.module.training
     x = golden_files.input(name)
-    with torch.inference_mode():
-        raw = upscaler.module(x)
-        clamped = upscaler(x)
     spec = golden_files.spec(name, "output")
     golden = golden_files.golden(name, "output")
-    _assert_matches(raw, golden, spec)
+    if runtime == "openvino":  # the compiled graph ends in the clamp: no raw output to check
+        _on_openvino(upscaler, golden_files.path(name), x.shape[-1])
+    else:
+        with torch.inference_mode():
+            _assert_matches(upscaler.module(x), golden, spec)
+    with torch.inference_mode():
+        clamped = upscaler(x)
     _assert_matches(clamped, np.clip(golden, 0.0, 1.0), spec)
     assert float(clamped.min()) >= 0.0 and float(clamped.max()) <= 1.0
 
@@ -467,3 +528,48 @@ def test_torch_file_without_weights_is_a_load_error(tmp_path: Path, obj: Any) ->
     with pytest.raises(ModelLoadError) as caught:
         load_face_model(path)
     _assert_damaged(path, caught.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Face parsers as faceapp loads them, through OpenVINO float32
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["facexlib_parsenet", "facexlib_bisenet"])
+def test_face_parser_through_openvino_matches_golden(golden_files: GoldenFiles, name: str) -> None:
+    from faceapp.core.faces.parsing import load_face_parser
+    from faceapp.core.runtime.compiled import Target, attach_parser_runtime
+
+    pytest.importorskip("openvino")
+    path = golden_files.path(name)
+    parser = load_face_parser(path)
+    x = golden_files.input(name)
+    attach_parser_runtime(parser, path, Target("CPU", "exact"), size=x.shape[-1])
+    assert parser.compiled is not None, "conversion or self-check failed (see the log)"
+    parser.module.forward = _refuse_torch
+    with torch.inference_mode():
+        out = parser(x)
+    _assert_matches(out, golden_files.golden(name, "output"), golden_files.spec(name, "output"))
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_retinaface_through_openvino_matches_golden(golden_files: GoldenFiles) -> None:
+    """The detector's architecture exported as faceapp exports its detector (any image size)."""
+    from faceapp.core.runtime.compiled import Target, prepare
+    from faceapp.core.runtime.onnx_export import DetectorGraph
+
+    pytest.importorskip("openvino")
+    name = "facexlib_retinaface_resnet50"
+    path = golden_files.path(name)
+    net = _retinaface()
+    net.load_state_dict(load_state_dict(path), strict=True)
+    x = golden_files.input(name)
+    target = Target("CPU", "exact")
+    graph = DetectorGraph(net.eval())
+    prepared = prepare(path, graph, (x,), "RetinaFace-R50", target, (-3.0, 3.0), any_size=True)
+    assert prepared is not None, "conversion or self-check failed (see the log)"
+    results = prepared.net.run_all(x.numpy())
+    for output, result in zip(("output_loc", "output_conf", "output_landms"), results, strict=True):
+        _assert_matches(result, golden_files.golden(name, output), golden_files.spec(name, output))

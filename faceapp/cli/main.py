@@ -12,6 +12,9 @@ from pathlib import Path
 
 from faceapp import __version__
 
+# as faceapp.core.runtime.device.DEVICE_CHOICES (not imported: it would load torch for --help)
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps", "intel-gpu")
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -49,7 +52,7 @@ def _add_detect(sub) -> None:
     p = sub.add_parser("detect", help="list the faces found in photos")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
 
 
 def _add_restore(sub) -> None:
@@ -89,7 +92,21 @@ def _add_restore(sub) -> None:
     bg.add_argument("--bg", choices=("lanczos", "none"), default=None)
     bg.add_argument("--bg-model", metavar="ID", help="background upscaler id")
     bg.add_argument("--bg-model-file", type=Path, metavar="PATH", help="an upscaler file")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument(
+        "--runtime",
+        default="auto",
+        choices=("auto", "torch", "openvino"),
+        help="what runs the models: auto = OpenVINO on the CPU where it converted and passed "
+        "its check against PyTorch (converted once per model file), else PyTorch",
+    )
+    p.add_argument(
+        "--precision",
+        default="exact",
+        choices=("exact", "fast"),
+        help="exact = float32 (default); fast = bf16/fp16 where the hardware has it: "
+        "faster, approximate",
+    )
     p.add_argument("--format", default="auto", choices=("auto", "png", "jpg", "webp", "tiff"))
     p.add_argument("--quality", type=_quality, default=95, help="JPEG/WebP 1..100 (default 95)")
     p.add_argument("--no-metadata", action="store_true", help="do not copy EXIF/ICC/dates")

@@ -14,6 +14,8 @@ class ProgressBar:
         self._last = ""
 
     def update(self, progress: Progress) -> None:
+        if progress.stage == "prepare" and not self.enabled and progress.fraction == 0:
+            print(progress.message, file=sys.stderr)  # a one-off wait: say so even in a log
         if not self.enabled:
             return
         filled = round(progress.fraction * self.width)

@@ -65,7 +65,7 @@ class RestoreCommand:
             per_face=per_face,
             **old_photo_fields(args),
         )
-        return cls(args, options, save, engine_for(args.device))
+        return cls(args, options, save, engine_for(args.device, args.runtime, args.precision))
 
     def run_one(self, image: str) -> Path:
         started = time.perf_counter()

@@ -15,6 +15,7 @@ from faceapp.core.progress import CancelToken
 from faceapp.core.runtime.device import free_device_memory, is_out_of_memory
 
 MIN_TILE = 64
+UPSCALE_TILE, UPSCALE_OVERLAP = 256, 16  # interior tiles are (256 + 2 * 16)² pixels
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ def upscale_with_model(
     model: UpscaleModel,
     scale: int,
     device: torch.device,
-    tile: int = 256,
-    overlap: int = 16,
+    tile: int = UPSCALE_TILE,
+    overlap: int = UPSCALE_OVERLAP,
     on_tile=None,
     cancel: CancelToken | None = None,
 ) -> np.ndarray:

@@ -155,11 +155,11 @@ def restore_photo(
     if options.repair != "none":
         image, damage = repair_damage(engine, image, photo, options, faces, stages, cancel)
         if options.face_complete_model is not None:
-            model = engine.face_model(options.face_complete_model)
+            model = engine.face_model(options.face_complete_model, progress, cancel)
             complete_faces(engine, model, image, faces, damage, cancel=cancel)
     chosen = select_faces(faces, options.faces, photo.size, needs_restoring_in(image))
     report = _face_reporter(stages, len(chosen))
-    restored = restore_chosen(engine, image, chosen, options, report, cancel)
+    restored = restore_chosen(engine, image, chosen, options, report, cancel, progress)
     cancel.raise_if_cancelled()
     stages.report("background", 0, "Upscaling the background")
     background = upscale_background(engine, image, options, stages, cancel, keep_background)
@@ -259,6 +259,7 @@ def restore_chosen(
     options: RestoreOptions,
     on_face=None,
     cancel: CancelToken | None = None,
+    progress: ProgressCallback = no_progress,  # a model's first-use conversion reports here
 ) -> list[RestoredFace]:
     """Each face with its own settings (RestoreOptions.settings_for), one model at a time so
     that each is loaded once; the results keep the faces' order. Faces without a model (no
@@ -270,7 +271,7 @@ def restore_chosen(
             groups.setdefault((own.model, own.fidelity), []).append(position)
     done: dict[int, RestoredFace] = {}
     for (path, fidelity), positions in groups.items():
-        model = engine.face_model(path)
+        model = engine.face_model(path, progress, cancel)
         start = len(done)
         report = (lambda i, start=start: on_face(start + i)) if on_face else None
         group = [faces[p] for p in positions]

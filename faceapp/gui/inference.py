@@ -94,13 +94,13 @@ class InferenceThread(QThread):
     deviceReady = Signal(str)  # e.g. "NVIDIA GeForce RTX 3060" or "CPU — slower"
     _post = Signal(object)  # a call the GUI thread makes: a job's signal with its value
 
-    def __init__(self, device: str = "auto") -> None:
+    def __init__(self, device: str = "auto", runtime: str = "auto", precision: str = "exact"):
         super().__init__()
         # A job's signals are emitted from the GUI thread, after the code that submitted it
         # has connected them: an urgent job may run at once, before its submitter returns.
         self._post.connect(lambda call: call(), Qt.ConnectionType.QueuedConnection)
         self.setObjectName("faceapp-inference")
-        self._device = device
+        self._device, self._runtime, self._precision = device, runtime, precision
         self._queue: JobQueue[Job | _Stop] = JobQueue()
         self._pending: list[Job] = []  # keeps Job objects alive until they end
         self._running: Job | None = None
@@ -148,7 +148,7 @@ class InferenceThread(QThread):
         return self.wait(timeout_ms) if self.isRunning() else True
 
     def run(self) -> None:
-        engine = None
+        engine, shown = None, None
         while isinstance(job := self._queue.get(), Job):
             if self._sliced is job:
                 self._sliced = None
@@ -174,6 +174,9 @@ class InferenceThread(QThread):
                 self._end(job, job.finished, result)
             finally:
                 self._running = None
+            if engine is not None and engine.device_name != shown:  # e.g. PyTorch after all
+                shown = engine.device_name
+                self.deviceReady.emit(shown)
 
     def _start_slice(self, job: Job) -> None:
         job.token.resume()
@@ -209,6 +212,6 @@ class InferenceThread(QThread):
     def _make_engine(self):
         from faceapp.core.runtime.engine import Engine  # imports torch: only ever on this thread
 
-        engine = Engine(self._device)
+        engine = Engine(self._device, self._runtime, self._precision)
         self.deviceReady.emit(engine.device_name)
         return engine

@@ -74,7 +74,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("faceapp — restore faces in your photos")
         self.setAcceptDrops(True)
         self.settings = settings
-        self.inference = inference or InferenceThread(settings.device)
+        self.inference = inference or InferenceThread(
+            settings.device, settings.runtime, settings.precision
+        )
         self.controls = controls_from(settings)
         self.documents = Documents(self.inference, self.controls)
         self.model_tasks = ModelTasks(self)

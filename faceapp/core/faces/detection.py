@@ -9,7 +9,7 @@ merged with non-maximum suppression.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,7 +52,10 @@ class FaceDetector:
     ) -> None:
         self.device = torch.device(device)
         self.settings = settings or DetectionSettings()
-        self.net = _build_retinaface(weights or paths.resource(SHIPPED_DETECTOR), self.device)
+        self.weights = Path(weights or paths.resource(SHIPPED_DETECTOR))
+        self.net = _build_retinaface(self.weights, self.device)
+        # A compiled forward of any image size (core/runtime/compiled.py): (loc, conf, landms)
+        self.compiled: Callable[[torch.Tensor], tuple | None] | None = None
 
     def detect(
         self,
@@ -138,7 +141,7 @@ class FaceDetector:
     ):
         threshold = self.settings.candidate if threshold is None else threshold
         image = bgr if scale == 1 else _resize(bgr, scale)
-        boxes, landmarks, scores = _run_net(self.net, image, self.device)
+        boxes, landmarks, scores = _run_net(self.net, image, self.device, self.compiled)
         side = np.sqrt(((boxes[:, 2:] - boxes[:, :2]).clip(0)).prod(axis=1))
         keep = (scores > threshold) & (side >= min_net_side) & (side <= max_net_side)
         keep &= plausible_landmarks(boxes, landmarks)
@@ -202,13 +205,13 @@ def _build_retinaface(weights: str | Path, device: torch.device) -> torch.nn.Mod
     return net.to(device).eval()
 
 
-def _run_net(net: torch.nn.Module, bgr: np.ndarray, device: torch.device):
+def _run_net(net: torch.nn.Module, bgr: np.ndarray, device: torch.device, compiled=None):
     from facexlib.detection.retinaface_utils import decode, decode_landm
 
     h, w = bgr.shape[:2]
     x = torch.from_numpy(bgr.transpose(2, 0, 1)).unsqueeze(0).to(device)
     x = x - torch.tensor([104.0, 117.0, 123.0], device=device).view(1, 3, 1, 1)
-    loc, conf, landms = net(x)
+    loc, conf, landms = (compiled(x) if compiled is not None else None) or net(x)
     priors = torch.tensor(prior_boxes(net.cfg, h, w), device=device)
     variance = net.cfg["variance"]
     boxes = decode(loc[0], priors, variance) * torch.tensor([w, h] * 2, device=device)

@@ -10,6 +10,7 @@ and it is dropped (the plain oval is used) when the parse found almost no face.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -56,9 +57,15 @@ class FaceParser:
     labels: tuple[str, ...]
     mean: tuple[float, float, float]  # input normalisation of RGB in [0, 1]
     std: tuple[float, float, float]
+    compiled: Callable[[Tensor], Tensor | None] | None = None  # as FaceModel.compiled
 
     def __call__(self, x: Tensor) -> Tensor:
         """(N, 3, H, W) normalised RGB -> (N, 19, H, W) label logits."""
+        y = self.compiled(x) if self.compiled is not None else None
+        return y if y is not None else self.logits(x)
+
+    def logits(self, x: Tensor) -> Tensor:
+        """PyTorch's forward."""
         return self.module(x)[0]  # ParseNet: (mask, image); BiSeNet: (out, out16, out32)
 
     def to(self, device: torch.device) -> FaceParser:

@@ -92,6 +92,7 @@ class CatalogEntry:
     input_size: int | None = None  # face models
     scale: int | None = None  # background upscalers
     supports_half: bool | None = None  # None: not measured yet
+    fast_precision: str = ""  # what "fast" (bf16 on CPU) did to the output, as measured
     has_fidelity: bool = False
     task: str = RESTORE  # face models: see FACE_TASKS
     archive_member: str | None = None  # the URLs give a zip archive holding the file here
@@ -471,6 +472,26 @@ BUILTIN_ENTRIES: tuple[CatalogEntry, ...] = (
         description="A lighter face outliner used to blend restored faces into the photo.",
     ),
     *_COLOUR_AND_REPAIR,
+)
+
+
+# What "fast" precision (bf16 on an AMX/AVX-512-BF16 CPU, OpenVINO) does, measured with
+# benchmarks/runtimes.py on the golden weights: pseudo-random, which amplify rounding, so the
+# PSNR (8-bit output against PyTorch float32) is a worst case; trained weights move less (the
+# real realesr-animevideov3 upscaler: about 54 dB). Speed-up against OpenVINO float32.
+_FAST_PRECISION = {
+    "gfpgan-1.3": "bf16: 28.2 dB, max |diff| 2.45 (golden weights), 2.4x faster",
+    "gfpgan-1.4": "bf16: 28.2 dB, max |diff| 2.45 (golden weights), 2.4x faster",
+    "codeformer": "bf16: 18.7 dB (golden weights: code choices flip), 2.2x faster",
+    "gpen-bfr-512": "bf16: 39.2 dB, max |diff| 0.12 (golden weights), 2.0x faster",
+    "restoreformer-pp": "bf16: 17.7 dB (golden weights: code choices flip), 2.3x faster",
+    "hifacegan-renov": "bf16: 45.5 dB, max |diff| 0.43 (golden weights), 1.8x faster",
+    "hifacegan-renov-2": "bf16: 45.5 dB, max |diff| 0.43 (golden weights), 1.8x faster",
+    "hifacegan-generic": "bf16: 45.5 dB, max |diff| 0.43 (golden weights), 1.8x faster",
+}
+BUILTIN_ENTRIES = tuple(
+    replace(e, fast_precision=_FAST_PRECISION[e.id]) if e.id in _FAST_PRECISION else e
+    for e in BUILTIN_ENTRIES
 )
 
 

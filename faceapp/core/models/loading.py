@@ -40,10 +40,21 @@ class FaceModel:
     call: Callable[[nn.Module, Tensor, float], Tensor]
     has_fidelity: bool = False
     supports_half: bool = False
+    # A compiled forward (core/runtime/compiled.py) returning None for what it cannot run
+    compiled: Callable[[Tensor, float], Tensor | None] | None = None
 
     def __call__(self, x: Tensor, fidelity: float = 0.5) -> Tensor:
         """Restore aligned faces: (N, 3, S, S) RGB in [-1, 1] -> same shape, unclamped."""
+        if self.compiled is not None:
+            y = self.compiled(x, fidelity)
+            if y is not None:
+                return y
         return self.call(self.module, x, fidelity)
+
+    @property
+    def runtime(self) -> str:
+        """The runtime of its forward at its own size: "PyTorch" or the compiled one's name."""
+        return getattr(self.compiled, "runtime", "PyTorch") if self.compiled else "PyTorch"
 
     def to(self, device: torch.device) -> FaceModel:
         self.module.to(device)
@@ -62,10 +73,12 @@ class UpscaleModel:
     scale: int
     module: nn.Module
     supports_half: bool = False
+    compiled: Callable[[Tensor], Tensor | None] | None = None  # as FaceModel.compiled
 
     def __call__(self, x: Tensor) -> Tensor:
         """(N, 3, H, W) RGB in [0, 1] -> (N, 3, H*scale, W*scale) in [0, 1]."""
-        return self.module(x).clamp_(0, 1)
+        y = self.compiled(x) if self.compiled is not None else None
+        return y if y is not None else self.module(x).clamp_(0, 1)
 
     def to(self, device: torch.device) -> UpscaleModel:
         self.module.to(device)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import torch
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+INTEL_GPU = "intel-gpu"  # through OpenVINO only
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps", INTEL_GPU)
 
 
 def pick_device(preference: str = "auto") -> torch.device:
-    """auto: CUDA, then Apple MPS, then the CPU. A named device that is missing is an error."""
+    """auto: CUDA, then Apple MPS, then the CPU. A named device that is missing is an error.
+    intel-gpu: PyTorch's share of the work stays on the CPU (see intel_gpu_device)."""
     preference = preference.lower()
+    if preference == INTEL_GPU:
+        intel_gpu_device()
+        return torch.device("cpu")
     if preference not in DEVICE_CHOICES:
         raise ValueError(
             f"Unknown device '{preference}': choose one of {', '.join(DEVICE_CHOICES)}."
@@ -49,3 +54,20 @@ def free_device_memory(device: torch.device) -> None:
 def _mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend and backend.is_available())
+
+
+def intel_gpu_device() -> str:
+    """OpenVINO's name for the Intel GPU, or a clear error when it sees none."""
+    from faceapp.core.runtime import openvino_runtime
+
+    if "GPU" not in openvino_runtime.devices():
+        raise ValueError("OpenVINO sees no Intel GPU on this computer; use --device cpu.")
+    return "GPU"
+
+
+def device_choices() -> tuple[str, ...]:
+    """The devices to offer: Intel GPU only where OpenVINO sees one."""
+    from faceapp.core.runtime import openvino_runtime
+
+    offered = DEVICE_CHOICES[:-1]
+    return (*offered, INTEL_GPU) if "GPU" in openvino_runtime.devices() else offered

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import torch
 
+from faceapp.core.background import UPSCALE_OVERLAP, UPSCALE_TILE
 from faceapp.core.errors import ModelLoadError
 from faceapp.core.faces.detection import FaceDetector
 from faceapp.core.faces.parsing import FaceParser, load_face_parser
@@ -21,7 +23,20 @@ from faceapp.core.models.loading import (
     load_upscale_model,
 )
 from faceapp.core.models.store import installed_path
-from faceapp.core.runtime.device import describe_device, pick_device
+from faceapp.core.progress import CancelToken, ProgressCallback, no_progress
+from faceapp.core.runtime.compiled import (
+    AUTO,
+    OPENVINO,
+    Target,
+    attach_detector_runtime,
+    attach_face_runtime,
+    attach_parser_runtime,
+    attach_upscale_runtime,
+    check_choice,
+    openvino_target,
+)
+from faceapp.core.runtime.device import INTEL_GPU, describe_device, intel_gpu_device, pick_device
+from faceapp.core.runtime.openvino_runtime import EXACT
 
 # The first one installed outlines the faces. BiSeNet first: on a CPU it takes ~0.2 s a face
 # where ParseNet takes ~4 s, as long as GFPGAN itself.
@@ -34,8 +49,17 @@ class Engine:
     """Keeps the detector and the last face and background models resident on the device,
     so that a batch of photos, or a new strength, loads nothing twice."""
 
-    def __init__(self, device: str | torch.device = "auto") -> None:
+    def __init__(
+        self, device: str | torch.device = "auto", runtime: str = AUTO, precision: str = EXACT
+    ) -> None:
+        if runtime == AUTO:  # FACEAPP_RUNTIME=torch: auto means PyTorch (tests, troubleshooting)
+            runtime = os.environ.get("FACEAPP_RUNTIME", AUTO)
+        check_choice(runtime, precision)
+        self.ov_device = "CPU"
+        if device == INTEL_GPU:  # OpenVINO on Intel graphics; PyTorch parts stay on the CPU
+            self.ov_device, runtime = intel_gpu_device(), OPENVINO
         self.device = device if isinstance(device, torch.device) else pick_device(device)
+        self.runtime, self.precision = runtime, precision
         self._detector: FaceDetector | None = None
         self._face: tuple[Path, FaceModel] | None = None
         self._upscaler: tuple[Path, UpscaleModel] | None = None
@@ -45,25 +69,53 @@ class Engine:
 
     @property
     def device_name(self) -> str:
-        return describe_device(self.device)
+        """The "Runs on" line: the device and the runtime of the face model ("CPU — OpenVINO");
+        before a face model is loaded, the runtime it would get."""
+        target = self._target()
+        if self._face is not None and self._face[1].runtime == "PyTorch":
+            target = None  # not converted, or failed its check: PyTorch runs it
+        elif self._face is not None:  # fast may have fallen back to exact in its check
+            target = Target(target.device, self._face[1].compiled.net.precision)
+        if target is None:
+            return describe_device(self.device)
+        where = "Intel GPU" if target.device == "GPU" else "CPU"
+        fast = ", fast (approximate)" if target.precision != EXACT else ""
+        return f"{where} — OpenVINO{fast}"
+
+    def _target(self) -> Target | None:
+        return openvino_target(self.runtime, self.precision, self.device, self.ov_device)
 
     def detector(self) -> FaceDetector:
         if self._detector is None:
             self._detector = FaceDetector(device=self.device)
+            attach_detector_runtime(self._detector, self._target())
         return self._detector
 
-    def face_model(self, path: str | Path) -> FaceModel:
+    def face_model(
+        self,
+        path: str | Path,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> FaceModel:
+        """The model, on the runtime chosen for it; the first use of a file on a compiled
+        runtime converts it once (with progress, cancellable)."""
         path = Path(path).resolve()
         if self._face is None or self._face[0] != path:
             self._face = None  # release the previous model before loading the next
-            self._face = (path, load_face_model(path).to(self.device))
+            model = load_face_model(path).to(self.device)
+            target = self._target()
+            attach_face_runtime(model, path, target, progress, cancel)
+            self._face = (path, model)
         return self._face[1]
 
     def upscaler(self, path: str | Path) -> UpscaleModel:
         path = Path(path).resolve()
         if self._upscaler is None or self._upscaler[0] != path:
             self._upscaler = None
-            self._upscaler = (path, load_upscale_model(path).to(self.device))
+            model = load_upscale_model(path).to(self.device)
+            target = self._target()
+            attach_upscale_runtime(model, path, target, UPSCALE_TILE + 2 * UPSCALE_OVERLAP)
+            self._upscaler = (path, model)
         return self._upscaler[1]
 
     def inpainter(self, path: str | Path) -> InpaintModel:
@@ -96,7 +148,9 @@ class Engine:
 
     def _load_parser(self, path: Path) -> FaceParser | None:
         try:
-            return load_face_parser(path).to(self.device)
+            parser = load_face_parser(path).to(self.device)
         except ModelLoadError as error:
             log.warning("Face parser not used, the plain oval mask is: %s", error)
             return None
+        attach_parser_runtime(parser, path, self._target())
+        return parser

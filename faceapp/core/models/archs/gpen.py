@@ -59,11 +59,15 @@ def upfirdn2d(
         spread = x.new_zeros(n, c, h * up, w * up)
         spread[:, :, ::up, ::up] = x
         x = spread
-    x = F.pad(x, (pad[0], pad[1], pad[0], pad[1]))
+    x = F.pad(x, (pad[0], pad[1], pad[0], pad[1]), value=0.0)  # an explicit value exports to ONNX
     kh, kw = kernel.shape
+    flipped = torch.flip(kernel, (0, 1)).to(x.dtype)
+    if torch.jit.is_tracing():
+        # The ONNX export needs a kernel of known shape; channels folded into the batch give it.
+        folded = F.conv2d(x.reshape(n * c, 1, *x.shape[2:]), flipped[None, None], stride=down)
+        return folded.reshape(n, c, *folded.shape[2:])
     # Depthwise conv: much faster on CPU than folding the channels into a 1-channel batch.
-    weight = torch.flip(kernel, (0, 1)).to(x.dtype).expand(c, 1, kh, kw)
-    return F.conv2d(x, weight, stride=down, groups=c)
+    return F.conv2d(x, flipped.expand(c, 1, kh, kw), stride=down, groups=c)
 
 
 def fir_kernel(taps: Sequence[float] = _FIR_TAPS, gain: float = 1.0) -> Tensor:
@@ -215,11 +219,11 @@ class ModulatedConv2d(nn.Module):
         weight = self._styled_weight(style)
         grouped = x.reshape(1, batch * self.in_ch, height, width)
         if self.upsample:
-            weight = weight.transpose(1, 2).reshape(batch * self.in_ch, self.out_ch, k, k)
+            weight = weight.transpose(1, 2).reshape(-1, self.out_ch, k, k)  # -1: exportable
             out = F.conv_transpose2d(grouped, weight, stride=2, groups=batch)
             out = out.view(batch, self.out_ch, out.shape[2], out.shape[3])
             return self.blur(out)
-        weight = weight.reshape(batch * self.out_ch, self.in_ch, k, k)
+        weight = weight.reshape(-1, self.in_ch, k, k)
         out = F.conv2d(grouped, weight, padding=k // 2, groups=batch)
         return out.view(batch, self.out_ch, height, width)
 
