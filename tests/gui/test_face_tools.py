@@ -87,7 +87,7 @@ def test_compare_then_choose_needs_no_second_inference(
 
     kinds: list[str] = []
     submit = window.inference.submit
-    window.inference.submit = lambda kind, fn: kinds.append(kind) or submit(kind, fn)
+    window.inference.submit = lambda kind, fn, *rest: kinds.append(kind) or submit(kind, fn, *rest)
     dialog.tiles[3].click()  # CodeFormer at 0.6
     assert kinds == [] and len(inferences) == 4
     assert doc.choices[1] == FaceChoice("my-codeformer", None, 0.6)
@@ -123,7 +123,7 @@ def test_one_faces_strength_reblends_it_alone_and_is_exported(
     runs = len(inferences)
     kinds: list[str] = []
     submit = window.inference.submit
-    window.inference.submit = lambda kind, fn: kinds.append(kind) or submit(kind, fn)
+    window.inference.submit = lambda kind, fn, *rest: kinds.append(kind) or submit(kind, fn, *rest)
 
     window.faces.list.setCurrentRow(0)
     window.face_box.own.setChecked(True)
