@@ -206,3 +206,14 @@ def test_completing_faces_needs_to_know_where_the_damage_is(tmp_path) -> None:
 
     with pytest.raises(ValueError, match="Completing faces needs to know where the damage is"):
         faceapp.restore(np.zeros((8, 8, 3), np.uint8), faces="none", face_complete=tmp_path)
+
+
+def test_colouring_and_completing_models_are_not_offered_as_restoration_models() -> None:
+    from faceapp.core import paths
+    from faceapp.core.compare import installed_face_models
+
+    folder = paths.models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("GPEN-Colorization-1024.pth", "GPEN-Inpainting-1024.pth", "GPEN-BFR-256.pth"):
+        (folder / name).write_bytes(b"installed")
+    assert [model_id for model_id, _ in installed_face_models()] == ["gpen-bfr-256"]

@@ -55,7 +55,7 @@ def installed_face_models(ids: list[str] | None = None) -> list[tuple[str, Path]
 
     if ids:
         return [(i, store.require_model(i)) for i in ids]
-    entries = [e for e in catalog.catalog() if e.purpose == catalog.FACE]
+    entries = [e for e in catalog.catalog() if e.restores_faces]
     return [(e.id, p) for e in entries if (p := store.installed_file(e)) is not None]
 
 

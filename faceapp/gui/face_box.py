@@ -107,7 +107,7 @@ class FaceBox(QWidget):
     def _fill_models(self, current: str | None) -> None:
         self.model.clear()
         self.model.addItem("Same as all faces", None)
-        entries = [e for e in catalog.catalog() if e.purpose == catalog.FACE]
+        entries = [e for e in catalog.catalog() if e.restores_faces]
         for entry in entries:
             if model_store.installed_file(entry) is not None:
                 self.model.addItem(entry.name, entry.id)
