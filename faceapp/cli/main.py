@@ -69,8 +69,8 @@ def _add_restore(sub) -> None:
     p.add_argument(
         "--faces",
         default="all",
-        help="all, auto (the faces that need it, by their quality estimate), largest, center "
-        "or indices like 0,2",
+        help="all, auto (the faces that need it, by their quality estimate), largest, center, "
+        "none (no face restored; repair and colour still run) or indices like 0,2",
     )
     p.add_argument(
         "--face-settings",
