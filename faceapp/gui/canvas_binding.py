@@ -68,8 +68,12 @@ class CanvasBinding(QObject):
             self._on_doc_changed()
 
     def _on_control(self, name: str) -> None:
-        if name != "strength" or self.doc is None or self.doc.compositor is None:
+        if name not in ("strength", "colour_strength"):
             return
+        if self.doc is None or self.doc.compositor is None:
+            return
+        if hasattr(self.doc.compositor, "colour_strength"):  # re-blend the kept colour
+            self.doc.compositor.colour_strength = self.documents.controls.colour_strength
         started = time.perf_counter()
         # only the face regions change, and only at the level the canvas paints (lazily)
         strength = self.documents.controls.strength

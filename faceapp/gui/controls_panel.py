@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QWidget
 from superqt import QLabeledSlider
 
 from faceapp.core.models import catalog
@@ -41,6 +41,7 @@ class ControlsPanel(QWidget):
         self.background = QComboBox()
         self.background.setToolTip("How the rest of the photo is enlarged.")
         self.background.currentIndexChanged.connect(self._on_background)
+        self._make_colour_controls(controls)
         self.device = QLabel("Starting…")
         self.device.setToolTip("Where restoration runs. A graphics card is much faster.")
         self._layout()
@@ -57,7 +58,39 @@ class ControlsPanel(QWidget):
         form.addRow("Upscale", self.upscale)
         self.background_label = QLabel("Enlarge with")
         form.addRow(self.background_label, self.background)
+        self.colour_label = QLabel("Colour")
+        form.addRow(self.colour_label, self.colorize)
+        form.addRow("", self.colour_model)
+        self.colour_strength_label = QLabel("Colour strength")
+        form.addRow(self.colour_strength_label, self.colour_strength)
+        self.colour_rows = (
+            self.colour_label,
+            self.colorize,
+            self.colour_model,
+            self.colour_strength_label,
+            self.colour_strength,
+        )
         form.addRow("Runs on", self.device)
+        self.black_and_white = False
+
+    def _make_colour_controls(self, controls: Controls) -> None:
+        self.colorize = QCheckBox("Colorize")
+        self.colorize.setToolTip("Bring colour to a black-and-white photo (DDColor).")
+        self.colorize.toggled.connect(self._on_colorize)
+        self.colour_model = QComboBox()
+        self.colour_model.setAccessibleName("Colour model")
+        self.colour_model.activated.connect(
+            lambda _i: controls.set("colour_model", self.colour_model.currentData())
+        )
+        self.colour_strength = _slider("How much colour to show (0 = grey). No re-run needed.")
+        self.colour_strength.valueChanged.connect(
+            lambda v: controls.set("colour_strength", v / 100)
+        )
+
+    def show_colour(self, black_and_white: bool) -> None:
+        """The colour controls belong to black-and-white photos only."""
+        self.black_and_white = black_and_white
+        self._update_visibility()
 
     def refresh_models(self) -> None:
         """Installed face models first, the others with their size and a download hint."""
@@ -76,6 +109,7 @@ class ControlsPanel(QWidget):
             self.model.addItem(f"{entry.display_name} — {_get_hint(entry)}", entry.id)
         self.model.blockSignals(False)
         self._refresh_backgrounds()
+        self._refresh_colour_models()
         self.sync()
 
     def _refresh_backgrounds(self) -> None:
@@ -87,6 +121,20 @@ class ControlsPanel(QWidget):
                 self.background.addItem(entry.display_name, entry.id)
         self.background.blockSignals(False)
 
+    def _refresh_colour_models(self) -> None:
+        """Installed DDColor models only; none: the option says so and offers nothing."""
+        self.colour_model.clear()
+        for entry in catalog.catalog():
+            if entry.purpose == catalog.COLOUR and model_store.installed_file(entry):
+                self.colour_model.addItem(entry.display_name, entry.id)
+        if self.colour_model.count() == 0:
+            self.colour_model.addItem("No colour model installed (Models…)", None)
+        if (
+            self.controls.colour_model is None
+            or self.colour_model.findData(self.controls.colour_model) < 0
+        ):
+            self.controls.set("colour_model", self.colour_model.itemData(0))
+
     def sync(self) -> None:
         """Show the values held by the Controls state."""
         c = self.controls
@@ -96,6 +144,9 @@ class ControlsPanel(QWidget):
         self.fidelity.setValue(round(c.fidelity * 100))
         self.fidelity.blockSignals(False)
         _select(self.upscale, c.upscale)
+        self.colorize.setChecked(c.colorize)
+        _select(self.colour_model, c.colour_model)
+        self.colour_strength.setValue(round(c.colour_strength * 100))
         if not _select(self.background, c.background):
             self.background.setCurrentIndex(0)
         self._update_visibility()
@@ -109,6 +160,12 @@ class ControlsPanel(QWidget):
         upscaling = self.controls.upscale > 1
         self.background.setEnabled(upscaling)
         self.background_label.setEnabled(upscaling)
+        for widget in self.colour_rows:
+            widget.setVisible(self.black_and_white)
+        usable = self.colour_model.currentData() is not None
+        self.colorize.setEnabled(usable)
+        self.colour_model.setEnabled(usable)
+        self.colour_strength.setEnabled(usable and self.controls.colorize)
 
     def _on_model(self, index: int) -> None:
         model_id = self.model.itemData(index)
@@ -119,6 +176,10 @@ class ControlsPanel(QWidget):
             self.downloadRequested.emit(model_id)
             return
         self.controls.set("model_id", model_id)
+        self._update_visibility()
+
+    def _on_colorize(self, on: bool) -> None:
+        self.controls.set("colorize", on)
         self._update_visibility()
 
     def _on_background(self, _index: int) -> None:

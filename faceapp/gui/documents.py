@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from faceapp.core.colour.detect import is_black_and_white
 from faceapp.core.faces.selection import Face
 from faceapp.core.photo.provenance import marker
 from faceapp.core.photo.reading import Photo, photo_from_array, photos_in
@@ -88,6 +89,7 @@ class Documents(QObject):
 
     def _on_read(self, doc: PhotoDoc, photo: Photo) -> None:
         doc.photo = photo
+        doc.black_and_white = is_black_and_white(photo.pixels)  # cheap: a 256 px sample
         doc.set_status(Status.DETECTING)
         if doc is self.current:
             self.currentChanged.emit(doc)
@@ -152,10 +154,12 @@ class Documents(QObject):
             self._restore_one(doc)
 
     def _restore_one(self, doc: PhotoDoc) -> None:
-        recipe = self.controls.recipe(doc.included_faces(), recipe_part(doc.choices))
+        recipe = self._recipe(doc)
         try:
             per_face = core_settings(doc.choices)
-            options = photo_jobs.options_for(recipe, self.controls.strength, per_face)
+            options = photo_jobs.options_for(
+                recipe, self.controls.strength, per_face, self.controls.colour_strength
+            )
         except Exception as exc:
             self.error.emit(report_from_exception(exc, doc.name))
             return
@@ -197,12 +201,19 @@ class Documents(QObject):
         """The shown result was made with other faces or settings than the current ones."""
         if doc.recipe is None:
             return True
-        return doc.recipe != self.controls.recipe(doc.included_faces(), recipe_part(doc.choices))
+        return doc.recipe != self._recipe(doc)
+
+    def _recipe(self, doc: PhotoDoc):
+        faces, parts = doc.included_faces(), recipe_part(doc.choices)
+        return self.controls.recipe(faces, parts, doc.black_and_white)
 
     def render_preview(self, doc: PhotoDoc) -> np.ndarray | None:
         """The after image at the current strength (cheap: no network)."""
         if doc.compositor is None:
             return None
+        if hasattr(doc.compositor, "colour_strength"):  # cached per (strength, colour)
+            doc.compositor.colour_strength = self.controls.colour_strength
+            return doc.compositor.render(self.controls.strength)
         if doc.compositor.strength != self.controls.strength:
             doc.compositor.render(self.controls.strength)
         return doc.compositor.display
@@ -216,7 +227,13 @@ class Documents(QObject):
         note = restore_note(doc.recipe.model_id if doc.recipe else None, doc.choices)
         save = replace(save, software=marker(note))
         fn = photo_jobs.export_job(
-            doc.photo, doc.result, self.controls.strength, upscale, target, save
+            doc.photo,
+            doc.result,
+            self.controls.strength,
+            upscale,
+            target,
+            save,
+            self.controls.colour_strength,
         )
 
         def done(doc: PhotoDoc, written: Path) -> None:
@@ -258,8 +275,14 @@ def _only_fidelity(doc: PhotoDoc, recipe) -> bool:
         and not recipe.per_face
         and old.fidelity != recipe.fidelity
         and (
-            (old.model_id, old.upscale, old.background, old.faces)
-            == (recipe.model_id, recipe.upscale, recipe.background, recipe.faces)
+            (old.model_id, old.upscale, old.background, old.faces, old.colour_model)
+            == (
+                recipe.model_id,
+                recipe.upscale,
+                recipe.background,
+                recipe.faces,
+                recipe.colour_model,
+            )
         )
     )
 

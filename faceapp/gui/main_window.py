@@ -425,6 +425,7 @@ class MainWindow(QMainWindow):
         self.faces.bind(doc)
         self.face_box.bind(doc)
         self.photos.select(doc)
+        self.controls_panel.show_colour(doc is not None and doc.black_and_white)
         if doc is not None:
             doc.changed.connect(self._update_actions, Qt.ConnectionType.UniqueConnection)
         self._update_actions()

@@ -15,6 +15,7 @@ from faceapp.core.photo.reading import Photo, read_photo, to_float
 from faceapp.core.photo.writing import SaveOptions, save_photo
 from faceapp.core.preview import PreviewCompositor
 from faceapp.core.progress import Progress, run_steps
+from faceapp.gui.colour_preview import ColourPreview
 from faceapp.gui.inference import JobFunction
 from faceapp.gui.state import RestoreRecipe
 
@@ -71,12 +72,16 @@ def face_in_box_job(photo: Photo, box: tuple[float, float, float, float]) -> Job
 
 
 def options_for(
-    recipe: RestoreRecipe, strength: float, per_face: dict | None = None
+    recipe: RestoreRecipe,
+    strength: float,
+    per_face: dict | None = None,
+    colour_strength: float = 1.0,
 ) -> RestoreOptions:
     """Core options from the window's choices; raises ModelNotInstalledError in plain words."""
     from faceapp.core.pipeline import RestoreOptions
 
     background, background_model = "lanczos", None
+    colour = recipe.colour_model
     if recipe.upscale > 1 and recipe.background != "lanczos":
         background, background_model = "model", model_store.require_model(recipe.background)
     return RestoreOptions(
@@ -87,6 +92,8 @@ def options_for(
         background=background,
         background_model=background_model,
         per_face=per_face or {},
+        colorize_model=colour and model_store.require_model(colour),
+        color_strength=colour_strength,
     )
 
 
@@ -143,7 +150,10 @@ def with_chosen(photo: Photo, result, faces: list[Face], chosen: dict, options):
 
 
 def _compositor(result: RestoreResult, options: RestoreOptions):
-    return make_preview(result, options.upscale, options.strength)
+    preview = make_preview(result, options.upscale, options.strength)
+    if result.colour is None:
+        return preview
+    return ColourPreview(preview, result.colour, options.color_strength)
 
 
 def make_preview(result: RestoreResult, upscale: int, strength: float):
@@ -165,13 +175,17 @@ def export_job(
     upscale: int,
     target: Path,
     save: SaveOptions,
+    colour_strength: float = 1.0,
 ) -> JobFunction:
     def run(engine, progress, cancel) -> Path:
-        from faceapp.core.pipeline import compose, finish_photo
+        from faceapp.core.pipeline import compose, finish_photo, recolour
 
         cancel.raise_if_cancelled()
         image = compose(result.background, result.restored, strength, upscale)
-        out = finish_photo(source, image, upscale)
+        if result.colour is not None:
+            image = recolour(image, result.colour, colour_strength, in_place=True)
+        photo = replace(source, grayscale=False) if result.colour is not None else source
+        out = finish_photo(photo, image, upscale)
         cancel.raise_if_cancelled()
         return save_photo(out, target, save, source=source.path)
 

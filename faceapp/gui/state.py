@@ -39,6 +39,7 @@ class RestoreRecipe:
     background: str
     faces: tuple[int, ...]
     per_face: tuple = ()  # (index, model id, fidelity) of faces with their own model/fidelity
+    colour_model: str | None = None  # a DDColor id when the photo is colorized
 
 
 class PhotoDoc(QObject):
@@ -63,6 +64,7 @@ class PhotoDoc(QObject):
         self.choices: dict[int, FaceChoice] = {}  # face index -> its own settings
         self.candidates: dict[int, dict] = {}  # face index -> compare cache (core.compare)
         self.chosen: dict[int, object] = {}  # face index -> RestoredFace picked in Compare
+        self.black_and_white = False  # decided from the pixels when the photo is read
 
     def set_status(self, status: Status, message: str = "") -> None:
         self.status, self.message = status, message
@@ -138,13 +140,19 @@ class Controls(QObject):
         self.fidelity = fidelity
         self.upscale = upscale
         self.background = background  # "lanczos" or the id of an installed upscaler
+        self.colorize = False  # colour for black-and-white photos (only those)
+        self.colour_model: str | None = None  # an installed DDColor id
+        self.colour_strength = 1.0  # re-blended without the network
 
     def set(self, name: str, value: object) -> None:
         if getattr(self, name) != value:
             setattr(self, name, value)
             self.changed.emit(name)
 
-    def recipe(self, faces: list[Face], per_face: tuple = ()) -> RestoreRecipe:
+    def recipe(
+        self, faces: list[Face], per_face: tuple = (), black_and_white: bool = False
+    ) -> RestoreRecipe:
+        colour = self.colour_model if self.colorize and black_and_white else None
         return RestoreRecipe(
             self.model_id,
             self.fidelity,
@@ -152,4 +160,5 @@ class Controls(QObject):
             self.background,
             tuple(f.index for f in faces),
             per_face,
+            colour,
         )
