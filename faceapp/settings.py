@@ -65,6 +65,9 @@ class Settings:
     device: str = "auto"
     runtime: str = "auto"  # added in version 2 with a default: older files need no migration
     precision: str = "exact"  # "fast": bf16/fp16, approximate
+    colorize: bool = False  # black-and-white photos only; new fields with defaults: no migration
+    colour_model: str | None = None  # an installed DDColor id; None: the first installed
+    colour_strength: float = 1.0
 
     def add_recent(self, path: str | os.PathLike[str]) -> None:
         """Put path first in recent_files (once), keeping at most MAX_RECENT."""
@@ -198,6 +201,9 @@ _SETTINGS_RULES: dict[str, Rule] = {
     "device": _choice(DEVICES),
     "runtime": _choice(RUNTIMES),
     "precision": _choice(PRECISIONS),
+    "colorize": _of_type(bool),
+    "colour_model": _of_type(str, optional=True),
+    "colour_strength": _number_in(0.0, 1.0),
 }
 
 

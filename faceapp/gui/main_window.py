@@ -52,9 +52,13 @@ def controls_from(settings: Settings) -> Controls:
     preferred = settings.face_model or catalog.default_face_model()
     model = installed_face_model(preferred) or preferred
     background = settings.background_model if settings.background == "model" else "lanczos"
-    return Controls(
+    controls = Controls(
         model, settings.strength, settings.fidelity, settings.upscale, background or "lanczos"
     )
+    controls.colorize = settings.colorize
+    controls.colour_model = settings.colour_model
+    controls.colour_strength = settings.colour_strength
+    return controls
 
 
 def installed_face_model(preferred: str) -> str | None:
@@ -541,6 +545,11 @@ class MainWindow(QMainWindow):
         )
         s.background = "lanczos" if c.background == "lanczos" else "model"
         s.background_model = None if c.background == "lanczos" else c.background
+        s.colorize, s.colour_model, s.colour_strength = (
+            c.colorize,
+            c.colour_model,
+            c.colour_strength,
+        )
         s.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
         s.welcome_seen = True
 

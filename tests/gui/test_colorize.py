@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -15,7 +16,7 @@ from faceapp.core.models import catalog
 from faceapp.core.models import store as model_store
 from faceapp.gui.main_window import MainWindow
 from faceapp.gui.state import Status
-from faceapp.settings import Settings
+from faceapp.settings import Settings, settings_from_dict
 
 JOB_TIMEOUT_MS = 240_000
 
@@ -123,3 +124,20 @@ def test_colorize_restores_in_colour_and_reblends_without_the_network(
     assert np.abs(grey[:, :, 1].astype(int) - original).max() <= 3
     panel.colour_strength.setValue(100)
     assert np.array_equal(window.documents.render_preview(doc), coloured)
+
+
+def test_colour_choices_are_remembered(qtbot, ddcolor):
+    first = MainWindow(Settings())
+    qtbot.addWidget(first)
+    first.controls_panel.colorize.setChecked(True)
+    first.controls_panel.colour_strength.setValue(40)
+    first.remember()
+    saved = first.settings
+    first.shutdown()
+    assert (saved.colorize, saved.colour_model, saved.colour_strength) == (True, ddcolor, 0.4)
+    again = MainWindow(settings_from_dict(asdict(saved)))  # through the file's checks
+    qtbot.addWidget(again)
+    panel = again.controls_panel
+    assert panel.colorize.isChecked() and panel.colour_strength.value() == 40
+    assert panel.colour_model.currentData() == ddcolor
+    again.shutdown()
