@@ -154,7 +154,7 @@ class Documents(QObject):
             self._restore_one(doc)
 
     def _restore_one(self, doc: PhotoDoc) -> None:
-        recipe = self._recipe(doc)
+        recipe = self.recipe_for(doc)
         try:
             per_face = core_settings(doc.choices)
             options = photo_jobs.options_for(
@@ -201,9 +201,9 @@ class Documents(QObject):
         """The shown result was made with other faces or settings than the current ones."""
         if doc.recipe is None:
             return True
-        return doc.recipe != self._recipe(doc)
+        return doc.recipe != self.recipe_for(doc)
 
-    def _recipe(self, doc: PhotoDoc):
+    def recipe_for(self, doc: PhotoDoc):
         faces, parts = doc.included_faces(), recipe_part(doc.choices)
         return self.controls.recipe(faces, parts, doc.black_and_white)
 

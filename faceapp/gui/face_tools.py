@@ -15,7 +15,7 @@ from faceapp.core.face_preview import FacePreview
 from faceapp.gui import photo_jobs
 from faceapp.gui.documents import Documents
 from faceapp.gui.error_panel import report_from_exception
-from faceapp.gui.face_choices import FaceChoice, recipe_part
+from faceapp.gui.face_choices import FaceChoice
 from faceapp.gui.inference import Job
 from faceapp.gui.state import PhotoDoc
 
@@ -105,10 +105,10 @@ class FaceTools(QObject):
     def _rebuild_preview(self, doc: PhotoDoc, keep_recipe: bool = False) -> None:
         """A preview with per-face strengths (copies the background once, no network)."""
         upscale = doc.recipe.upscale if doc.recipe else 1
+        controls = self.documents.controls
         doc.compositor = photo_jobs.make_preview(
-            doc.result, upscale, self.documents.controls.strength
+            doc.result, upscale, controls.strength, controls.colour_strength
         )
         if not keep_recipe and doc.recipe is not None:
-            included = doc.included_faces()
-            doc.recipe = self.documents.controls.recipe(included, recipe_part(doc.choices))
+            doc.recipe = self.documents.recipe_for(doc)
         self.documents.previewChanged.emit(doc)

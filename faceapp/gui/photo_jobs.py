@@ -150,14 +150,14 @@ def with_chosen(photo: Photo, result, faces: list[Face], chosen: dict, options):
 
 
 def _compositor(result: RestoreResult, options: RestoreOptions):
-    preview = make_preview(result, options.upscale, options.strength)
-    if result.colour is None:
-        return preview
-    return ColourPreview(preview, result.colour, options.color_strength)
+    return make_preview(result, options.upscale, options.strength, options.color_strength)
 
 
-def make_preview(result: RestoreResult, upscale: int, strength: float):
-    """The one-strength compositor, or the per-face one once a face has its own strength."""
+def make_preview(
+    result: RestoreResult, upscale: int, strength: float, colour_strength: float = 1.0
+):
+    """The one-strength compositor, or the per-face one once a face has its own strength;
+    a colorized result's is wrapped to lay the kept colour over it."""
     patches = [r.patch for r in result.restored]
     strengths = [r.strength for r in result.restored]
     if any(s is not None for s in strengths):
@@ -165,6 +165,8 @@ def make_preview(result: RestoreResult, upscale: int, strength: float):
     else:
         compositor = PreviewCompositor(result.background, patches, upscale)
     compositor.render(strength)
+    if result.colour is not None:
+        return ColourPreview(compositor, result.colour, colour_strength)
     return compositor
 
 

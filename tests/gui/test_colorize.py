@@ -114,7 +114,7 @@ def test_colorize_restores_in_colour_and_reblends_without_the_network(
     assert _spread(coloured) >= 3
     assert np.abs(coloured.astype(int) - doc.result.photo.pixels.astype(int)).max() <= 1
 
-    calls = []
+    calls, submit = [], window.inference.submit
     window.inference.submit = lambda kind, fn, *rest, **k: calls.append(kind)
     panel.colour_strength.setValue(0)
     grey = window.documents.render_preview(doc)
@@ -124,6 +124,11 @@ def test_colorize_restores_in_colour_and_reblends_without_the_network(
     assert np.abs(grey[:, :, 1].astype(int) - original).max() <= 3
     panel.colour_strength.setValue(100)
     assert np.array_equal(window.documents.render_preview(doc), coloured)
+    window.inference.submit = submit
+    with qtbot.waitSignal(window.documents.saved, timeout=JOB_TIMEOUT_MS) as saved:
+        window.save_action.trigger()
+    written = np.asarray(Image.open(saved.args[1]).convert("RGB"))
+    assert np.abs(written.astype(int) - coloured.astype(int)).max() <= 1  # saved in colour
 
 
 def test_colour_choices_are_remembered(qtbot, ddcolor):
