@@ -6,6 +6,7 @@ import gc
 import os
 import threading
 import warnings
+from pathlib import Path
 
 import pytest
 import shiboken6
@@ -39,3 +40,26 @@ def no_thread_left_running(qapp):
         thread.wait(10000)
     assert not leaked_q, f"QThreads left running: {[t.objectName() for t in leaked_q]}"
     assert not leaked_py, f"threads left running: {[t.name for t in leaked_py]}"
+
+
+@pytest.fixture
+def window(qtbot):
+    """The main window with default settings, shut down (threads joined) after the test."""
+    from faceapp.gui.main_window import MainWindow
+    from faceapp.settings import Settings
+
+    w = MainWindow(Settings())
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+@pytest.fixture
+def gpen(golden_file) -> Path:
+    """GPEN-BFR-256 golden weights, installed the way a user imports a file."""
+    from faceapp.core.models import store as model_store
+
+    entry, path = model_store.import_model(golden_file("gpen_bfr_256"))
+    assert entry.id == "gpen-bfr-256"
+    return path

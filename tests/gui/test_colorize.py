@@ -23,21 +23,6 @@ JOB_TIMEOUT_MS = 240_000
 pytestmark = pytest.mark.shared
 
 
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow(Settings())
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
-
-
-@pytest.fixture
-def gpen(golden_file) -> Path:
-    entry, path = model_store.import_model(golden_file("gpen_bfr_256"))
-    return path
-
-
 def wait_ready(qtbot, window: MainWindow, count: int) -> None:
     def settled() -> None:
         docs = window.documents.docs

@@ -17,20 +17,9 @@ from faceapp.core.faces.detection import FaceDetector
 from faceapp.gui import inference, photo_jobs
 from faceapp.gui.inference import JobToken
 from faceapp.gui.job_queue import JobQueue, Priority
-from faceapp.gui.main_window import MainWindow
 from faceapp.gui.state import Status
-from faceapp.settings import Settings
 
 TIMEOUT_MS = 240_000
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow(Settings())
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
 
 
 def small_photos(folder: Path, count: int) -> list[Path]:

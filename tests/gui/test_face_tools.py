@@ -16,7 +16,7 @@ from faceapp.core.photo.reading import read_photo
 from faceapp.core.photo.writing import SaveOptions, save_photo
 from faceapp.gui.face_choices import FaceChoice
 
-from .test_main_window import JOB_TIMEOUT_MS, copy_photo, restore_current, wait_ready, window  # noqa: F401
+from .test_main_window import JOB_TIMEOUT_MS, copy_photo, restore_current, wait_ready
 
 pytestmark = pytest.mark.shared
 

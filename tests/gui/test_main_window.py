@@ -30,23 +30,6 @@ JOB_TIMEOUT_MS = 240_000
 pytestmark = pytest.mark.shared
 
 
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow(Settings())
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
-
-
-@pytest.fixture
-def gpen(golden_file) -> Path:
-    """GPEN-BFR-256 golden weights, installed the way a user imports a file."""
-    entry, path = model_store.import_model(golden_file("gpen_bfr_256"))
-    assert entry.id == "gpen-bfr-256"
-    return path
-
-
 def drop(window: MainWindow, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
