@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from faceapp.core.models.archs.layout import check_layout
+
 __all__ = ["GPEN", "build_gpen", "gpen_config_from_state_dict", "looks_like_gpen"]
 
 SUPPORTED_SIZES = (256, 512, 1024, 2048)
@@ -479,18 +481,7 @@ def _check_shapes(sd: Mapping[str, Tensor], config: dict) -> None:
             reference = GPEN(**config).state_dict()
     except (ValueError, KeyError, RuntimeError) as exc:
         raise ValueError(f"inconsistent GPEN state dict (inferred {config}): {exc}") from exc
-    missing = sorted(set(reference) - set(sd))
-    unexpected = sorted(set(sd) - set(reference))
-    wrong = [
-        f"{key}: {tuple(sd[key].shape)} != {tuple(t.shape)}"
-        for key, t in reference.items()
-        if key in sd and tuple(sd[key].shape) != tuple(t.shape)
-    ]
-    if missing or unexpected or wrong:
-        raise ValueError(
-            f"GPEN state dict does not match the inferred config {config}: "
-            f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shapes {wrong[:5]}"
-        )
+    check_layout(sd, reference, "GPEN", config)
 
 
 def build_gpen(sd: Mapping[str, Tensor]) -> GPEN:

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from faceapp.core.errors import UnsupportedModelError
+from faceapp.core.models.archs.layout import check_layout
 
 __all__ = [
     "HiFaceGAN",
@@ -339,18 +340,7 @@ def _check_shapes(sd: Mapping[str, Tensor], config: dict) -> None:
     """Raise ValueError unless ``sd`` has exactly the keys and shapes of ``HiFaceGAN(**config)``."""
     with torch.device("meta"):
         reference = HiFaceGAN(**config).state_dict()
-    missing = sorted(set(reference) - set(sd))
-    unexpected = sorted(set(sd) - set(reference))
-    wrong = [
-        f"{key}: {tuple(sd[key].shape)} != {tuple(t.shape)}"
-        for key, t in reference.items()
-        if key in sd and tuple(sd[key].shape) != tuple(t.shape)
-    ]
-    if missing or unexpected or wrong:
-        raise ValueError(
-            f"HiFaceGAN state dict does not match the inferred config {config}: "
-            f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shapes {wrong[:5]}"
-        )
+    check_layout(sd, reference, "HiFaceGAN", config)
 
 
 def build_hifacegan(sd: Mapping[str, Tensor]) -> HiFaceGAN:
