@@ -138,22 +138,12 @@ class ModelFileInfo:
 
 def load_face_model(path: str | Path) -> FaceModel:
     """A face restoration model from a file (on the CPU, eval mode, float32)."""
-    model = _load_any(path)
-    if not isinstance(model, FaceModel):
-        raise UnsupportedModelError(
-            f"'{Path(path).name}' is a {_describe(model)}, not a face restoration model."
-        )
-    return model
+    return _load_as(path, FaceModel, "a face restoration model")
 
 
 def load_upscale_model(path: str | Path) -> UpscaleModel:
     """A background upscaler (Real-ESRGAN family) from a file."""
-    model = _load_any(path)
-    if not isinstance(model, UpscaleModel):
-        raise UnsupportedModelError(
-            f"'{Path(path).name}' is a {_describe(model)}, not a background upscaler."
-        )
-    return model
+    return _load_as(path, UpscaleModel, "a background upscaler")
 
 
 def load_inpaint_model(path: str | Path) -> InpaintModel:
