@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from faceapp.core.faces.quality import FaceQuality
@@ -65,6 +66,8 @@ class PhotoDoc(QObject):
         self.candidates: dict[int, dict] = {}  # face index -> compare cache (core.compare)
         self.chosen: dict[int, object] = {}  # face index -> RestoredFace picked in Compare
         self.black_and_white = False  # decided from the pixels when the photo is read
+        # the damage to repair: H x W uint8 at the photo's size, 255 = damaged; None: none
+        self.damage_mask: np.ndarray | None = None
 
     def set_status(self, status: Status, message: str = "") -> None:
         self.status, self.message = status, message
