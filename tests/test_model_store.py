@@ -276,7 +276,9 @@ def test_import_hifacegan_checkpoint_with_the_cli(
 
     assert cli("import", str(source)) == 1
     ids = "hifacegan-renov, hifacegan-renov-2, hifacegan-generic"
-    assert f"several models ({ids}). Say which one it is (--as ID)" in capsys.readouterr().err
+    message = capsys.readouterr().err
+    assert f"several models ({ids}). Say which one it is" in message
+    assert "on the command line with --as ID" in message
     assert cli("import", str(source), "--as", "gpen-bfr-512") == 1
     assert "HiFaceGAN face restoration model (512 px), but gpen-bfr-512" in capsys.readouterr().err
     assert models_folder_names() == []

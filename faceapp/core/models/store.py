@@ -459,7 +459,8 @@ def _match(
         ids = ", ".join(e.id for e in free)
         raise ModelImportError(
             f"'{name}' is {_describe_file(info)}, which fits several models ({ids}). Say which "
-            "one it is (--as ID), or import it as a model of your own (--custom)."
+            "one it is: in the window with Import… on that model's row, on the command line "
+            "with --as ID. Or import it as a model of your own (--custom)."
         )
     return None
 
