@@ -41,6 +41,8 @@ from faceapp.gui.model_tasks import ModelTasks
 from faceapp.gui.photo_canvas import PhotoCanvas
 from faceapp.gui.photo_list import PhotoList
 from faceapp.gui.qimage import qimage_to_array
+from faceapp.gui.repair_panel import RepairPanel
+from faceapp.gui.repair_tools import RepairTools
 from faceapp.gui.state import Controls, PhotoDoc
 from faceapp.settings import Settings, save_settings
 
@@ -104,6 +106,8 @@ class MainWindow(QMainWindow):
         self.face_box = FaceBox(self.face_tools, self.faces)
         self.faces.layout().addWidget(self.face_box)
         self.controls_panel = ControlsPanel(self.controls)
+        self.repair_tools = RepairTools(self.documents)
+        self.repair_panel = RepairPanel(self.repair_tools, self.canvas.damage, self.controls)
         self.export_panel = ExportPanel(self.settings.export)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
@@ -144,6 +148,7 @@ class MainWindow(QMainWindow):
         for title, widget, stretch in (
             ("Faces", self.faces, 1),
             ("Restoration", self.controls_panel, 0),
+            ("Repair damage", self.repair_panel, 0),
             ("Saving", self.export_panel, 0),
         ):
             box = QGroupBox(title)
@@ -225,6 +230,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         photo = bar.addMenu("&Photo")
         for action in (self.restore_action, self.cancel_action):
+            photo.addAction(action)
+        photo.addSeparator()
+        for action in self.repair_panel.actions_for_window():
+            self.addAction(action)
             photo.addAction(action)
         view = bar.addMenu("&View")
         for action in (
@@ -510,6 +519,7 @@ class MainWindow(QMainWindow):
         if current is not None:
             self.controls.set("model_id", current)
         self.controls_panel.refresh_models()
+        self.repair_panel.refresh_models()
 
     def report_problem(self) -> None:
         from faceapp.diagnostics import system_report
