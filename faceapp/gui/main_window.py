@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QUrl
+from PySide6.QtCore import QByteArray, QSize, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -72,6 +74,23 @@ def installed_face_model(preferred: str) -> str | None:
     if preferred in installed:
         return preferred
     return installed[0] if installed else None
+
+
+class _VerticalScroll(QScrollArea):
+    """Scrolls up and down only: as wide as its content needs, with room for the bar."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        if self.widget() is not None:
+            bar = self.verticalScrollBar().sizeHint().width()
+            hint.setWidth(max(300, self.widget().minimumSizeHint().width()) + bar)
+        return hint
 
 
 class MainWindow(QMainWindow):
@@ -142,9 +161,11 @@ class MainWindow(QMainWindow):
         return splitter
 
     def _side_panel(self) -> QWidget:
-        side = QWidget()
-        side.setMinimumWidth(300)
-        layout = QVBoxLayout(side)
+        """The groups scroll on a short screen (instead of making the window taller than the
+        screen); Restore and Save stay in sight below them."""
+        groups = QWidget()
+        layout = QVBoxLayout(groups)
+        layout.setContentsMargins(0, 0, 4, 0)
         for title, widget, stretch in (
             ("Faces", self.faces, 1),
             ("Restoration", self.controls_panel, 0),
@@ -154,10 +175,15 @@ class MainWindow(QMainWindow):
             box = QGroupBox(title)
             QVBoxLayout(box).addWidget(widget)
             layout.addWidget(box, stretch)
+        scroll = _VerticalScroll()
+        scroll.setWidget(groups)
+        side = QWidget()
+        column = QVBoxLayout(side)
+        column.addWidget(scroll, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.restore_button, 1)
         buttons.addWidget(self.save_button, 1)
-        layout.addLayout(buttons)
+        column.addLayout(buttons)
         return side
 
     def _action(self, text: str, shortcut, tip: str, slot) -> QAction:

@@ -93,10 +93,13 @@ class RepairPanel(QWidget):
         ]
 
     def _make_widgets(self) -> None:
-        self.brush, self.eraser, self.show_damage, self.undo_button = (
-            _tool_button(a)
-            for a in (self.brush_action, self.eraser_action, self.show_action, self.undo_action)
+        self.brush, self.eraser, self.undo_button = (
+            _tool_button(a) for a in (self.brush_action, self.eraser_action, self.undo_action)
         )
+        self.show_damage = QCheckBox("Show damage")
+        self.show_damage.setToolTip(self.show_action.toolTip())
+        self.show_damage.toggled.connect(self.show_action.setChecked)
+        self.show_action.toggled.connect(self.show_damage.setChecked)
         self.size = QLabeledSlider(Qt.Orientation.Horizontal)
         self.size.setRange(1, MAX_BRUSH)
         self.size.setValue(round(self.painter.size))
@@ -113,8 +116,10 @@ class RepairPanel(QWidget):
         self.find_cancel = QPushButton("Cancel")
         self.find_cancel.clicked.connect(self.tools.cancel)
         self.summary = QLabel()
-        self.repair = QCheckBox("Repair marked damage")
-        self.repair.setToolTip("Fill in the marked damage when restoring (Restore runs it).")
+        self.repair = QCheckBox("Repair with")
+        self.repair.setToolTip(
+            "Fill in the marked damage when restoring (it runs on Restore, before the faces)."
+        )
         self.repair.toggled.connect(lambda on: self.controls.set("repair", on))
         self.method = QComboBox()
         self.method.setAccessibleName("Repair method")
@@ -126,7 +131,7 @@ class RepairPanel(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         tools = QHBoxLayout()
-        for button in (self.brush, self.eraser, self.show_damage, self.undo_button):
+        for button in (self.brush, self.eraser, self.undo_button):
             tools.addWidget(button)
         tools.addWidget(self.clear_button)
         grid.addLayout(tools, 0, 0, 1, 2)
@@ -137,10 +142,12 @@ class RepairPanel(QWidget):
         finding.addWidget(self.find_progress, 1)
         finding.addWidget(self.find_cancel)
         grid.addLayout(finding, 3, 0, 1, 2)
-        grid.addWidget(self.summary, 4, 0, 1, 2)
-        grid.addWidget(self.repair, 5, 0, 1, 2)
-        grid.addWidget(QLabel("Fill with"), 6, 0)
-        grid.addWidget(self.method, 6, 1)
+        shown = QHBoxLayout()
+        shown.addWidget(self.summary, 1)
+        shown.addWidget(self.show_damage)
+        grid.addLayout(shown, 4, 0, 1, 2)
+        grid.addWidget(self.repair, 5, 0)
+        grid.addWidget(self.method, 5, 1)
         self._on_finding(None)
 
     def refresh_models(self) -> None:
@@ -218,6 +225,7 @@ class RepairPanel(QWidget):
         damaged = has_photo and mask.has_damage()
         for action in (self.brush_action, self.eraser_action, self.show_action):
             action.setEnabled(has_photo)
+        self.show_damage.setEnabled(has_photo)
         self.find_action.setEnabled(has_photo and self.tools.job is None)
         self.find_button.setEnabled(self.find_action.isEnabled())
         self.undo_action.setEnabled(has_photo and mask.can_undo())
@@ -232,9 +240,9 @@ class RepairPanel(QWidget):
 
 def _summary(mask: DamageMask) -> str:
     if not mask.has_damage():
-        return "No damage marked: paint it, or find it."
+        return "No damage marked yet"
     share = cv2.countNonZero(mask.mask) / (mask.width * mask.height)
-    return f"Damage marked: {share:.1%} of the photo" if share >= 0.001 else "Damage marked"
+    return f"Marked: {share:.1%} of the photo" if share >= 0.001 else "Some damage marked"
 
 
 def _tool_button(action: QAction) -> QToolButton:
