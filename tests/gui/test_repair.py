@@ -231,3 +231,88 @@ def test_the_method_list_offers_lama_only_when_installed(qtbot, window, monkeypa
     )
     panel.refresh_models()
     assert panel.method.findData("lama-big") == 1
+
+
+def test_the_middle_button_pans_while_painting(qtbot, window, tmp_path, gpen):
+    path, _clean, _damaged, _y = scratched(tmp_path)
+    doc = start(qtbot, window, path)
+    canvas = window.canvas
+    window.repair_panel.brush_action.trigger()
+    for _ in range(8):  # far enough in that the photo is larger than the canvas
+        canvas.zoom_in()
+    before = canvas.mapToScene(canvas.viewport().rect().center())
+    centre = canvas.viewport().rect().center()
+    viewport = canvas.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.MiddleButton, pos=centre)
+    qtbot.mouseMove(viewport, centre + QPoint(40, 0))
+    qtbot.mouseMove(viewport, centre + QPoint(80, 0))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=centre + QPoint(80, 0))
+    after = canvas.mapToScene(canvas.viewport().rect().center())
+    moved = (before.x() - after.x()) * canvas.transform().m11()  # viewport pixels
+    assert abs(moved - 80) <= 2, moved  # as a left drag moves it without a tool
+    assert doc.damage_mask is None or not doc.damage_mask.any()  # and painted nothing
+
+
+def test_the_overlay_shows_a_thin_mark_zoomed_out_and_only_where_it_is(qtbot):
+    """A 1-px scratch on a big scan stays visible at "Fit" (the overlay's reduced levels
+    keep the maximum of the pixels they stand for); the rest of the photo is not tinted."""
+    from faceapp.gui.photo_canvas import PhotoCanvas
+    from faceapp.gui.qimage import array_to_qimage, qimage_to_array
+
+    canvas = PhotoCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(600, 400)
+    canvas.show()
+    canvas.set_before(array_to_qimage(np.full((2000, 3000, 3), 128, np.uint8)))
+    mask = DamageMask(PhotoDoc(None, "scan"), (3000, 2000))
+    canvas.damage.set_mask(mask)
+    canvas.damage.set_shown(True)
+    mask.paint((300, 1000), (2700, 1000), 1)
+    mask.end_stroke()
+    canvas.zoom_fit()
+    shot = qimage_to_array(canvas.viewport().grab().toImage()).astype(int)
+    row = round(canvas.viewportTransform().map(QPointF(1500, 1000)).y())
+    band = shot[row - 1 : row + 2, 100:500]
+    reddish = (band[..., 0] - band[..., 1] > 40).any(axis=0)
+    assert reddish.mean() > 0.95
+    far = shot[row + 40 : row + 60, 100:500]
+    assert np.abs(far - 128).max() <= 1
+    mask.undo()
+    shot = qimage_to_array(canvas.viewport().grab().toImage()).astype(int)
+    assert np.abs(shot[row - 1 : row + 2, 100:500] - 128).max() <= 1  # redrawn when undone
+
+
+def test_core_options_carry_a_copy_of_the_mask_and_the_method(tmp_path, monkeypatch):
+    from faceapp.core.errors import ModelNotInstalledError
+    from faceapp.core.models import store as model_store
+    from faceapp.gui import photo_jobs
+    from faceapp.gui.state import Controls
+
+    controls = Controls("gpen-bfr-256", 1.0, 0.5, 1, "lanczos")
+    damage = np.zeros((10, 20), np.uint8)
+    damage[5, 3:9] = 255
+    recipe = controls.recipe([], (), False, damage_version=7)
+    assert recipe.repair == ("opencv", 7)
+    assert controls.recipe([], (), False, damage_version=None).repair is None
+    controls.set("repair", False)
+    assert controls.recipe([], (), False, damage_version=7).repair is None
+    controls.set("repair", True)
+    controls.set("repair_method", "lama-big")
+    lama_recipe = controls.recipe([], (), False, 7)
+    installed = {"gpen-bfr-256": tmp_path / "gpen.pth"}
+
+    def require(model_id: str):
+        if model_id not in installed:
+            raise ModelNotInstalledError(f"{model_id} is not installed")
+        return installed[model_id]
+
+    monkeypatch.setattr(model_store, "require_model", require)
+    options = photo_jobs.options_for(recipe, 1.0, damage=damage)
+    assert options.repair == "mask" and options.repair_model is None
+    assert np.array_equal(options.repair_mask, damage)
+    assert options.repair_mask is not damage  # the window may paint on meanwhile
+    with pytest.raises(ModelNotInstalledError):  # LaMa chosen, then removed: said plainly
+        photo_jobs.options_for(lama_recipe, 1.0, damage=damage)
+    installed["lama-big"] = tmp_path / "big-lama.ckpt"
+    lama = photo_jobs.options_for(lama_recipe, 1.0, damage=damage)
+    assert lama.repair == "mask" and lama.repair_model == tmp_path / "big-lama.ckpt"
