@@ -62,6 +62,7 @@ def controls_from(settings: Settings) -> Controls:
     controls.colorize = settings.colorize
     controls.colour_model = settings.colour_model
     controls.colour_strength = settings.colour_strength
+    controls.repair, controls.repair_method = settings.repair, settings.repair_method
     return controls
 
 
@@ -586,6 +587,7 @@ class MainWindow(QMainWindow):
             c.colour_model,
             c.colour_strength,
         )
+        s.repair, s.repair_method = c.repair, c.repair_method
         s.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
         s.welcome_seen = True
 

@@ -316,3 +316,50 @@ def test_core_options_carry_a_copy_of_the_mask_and_the_method(tmp_path, monkeypa
     installed["lama-big"] = tmp_path / "big-lama.ckpt"
     lama = photo_jobs.options_for(lama_recipe, 1.0, damage=damage)
     assert lama.repair == "mask" and lama.repair_model == tmp_path / "big-lama.ckpt"
+
+
+def test_the_repair_choice_is_remembered(qtbot, monkeypatch):
+    from dataclasses import asdict
+
+    from faceapp.core.models import store as model_store
+    from faceapp.settings import Settings, settings_from_dict
+
+    real = model_store.installed_file
+    monkeypatch.setattr(
+        model_store,
+        "installed_file",
+        lambda entry: Path("big-lama.ckpt") if entry.id == "lama-big" else real(entry),
+    )
+    first = MainWindow(Settings())
+    qtbot.addWidget(first)
+    panel = first.repair_panel
+    panel.method.setCurrentIndex(panel.method.findData("lama-big"))
+    panel.method.activated.emit(panel.method.currentIndex())
+    panel.repair.setChecked(False)
+    first.remember()
+    saved = first.settings
+    first.shutdown()
+    assert (saved.repair, saved.repair_method) == (False, "lama-big")
+    again = MainWindow(settings_from_dict(asdict(saved)))  # through the file's checks
+    qtbot.addWidget(again)
+    assert again.repair_panel.method.currentData() == "lama-big"
+    assert not again.controls.repair and not again.repair_panel.repair.isChecked()
+    again.shutdown()
+
+
+def test_find_scratches_can_be_cancelled_and_changes_nothing(qtbot, window, tmp_path, gpen):
+    import threading
+
+    path, _clean, _damaged, _y = scratched(tmp_path)
+    doc = start(qtbot, window, path)
+    panel = window.repair_panel
+    hold = threading.Event()
+    window.inference.submit("hold", lambda *_: hold.wait(30))  # the search waits behind it
+    panel.find_action.trigger()
+    assert panel.find_cancel.isVisibleTo(window) and not panel.find_action.isEnabled()
+    with qtbot.waitSignal(window.repair_tools.finding, timeout=FIND_TIMEOUT_MS) as ended:
+        panel.find_cancel.click()
+        hold.set()
+    assert ended.args == [None]
+    assert doc.damage_mask is None or not doc.damage_mask.any()
+    assert not panel.find_cancel.isVisibleTo(window) and panel.find_action.isEnabled()
