@@ -10,6 +10,7 @@ UNDO_STEPS steps and UNDO_BYTES bytes.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -35,9 +36,15 @@ class _Step:
 
 
 class DamageMask(QObject):
-    """Edits one photo's damage mask. `changed(rect)` names the photo pixels that changed."""
+    """Edits one photo's damage mask. Watchers (`watch`) are told the rectangle of photo pixels
+    that changed at every dab of a stroke; `edited` comes once a step is done (a stroke, a
+    proposal, an undo).
 
-    changed = Signal(tuple)
+    Dabs call plain Python watchers, not a Qt signal: with PySide6 6.12 on Python 3.11 each
+    Python-side `emit()` drops a reference to `True`, and a stroke makes hundreds of dabs.
+    """
+
+    edited = Signal()
 
     def __init__(self, doc: PhotoDoc, size: tuple[int, int]) -> None:
         super().__init__()
@@ -46,6 +53,18 @@ class DamageMask(QObject):
         self._undo: list[_Step] = []
         self._stroke: list[tuple[Rect, np.ndarray]] = []  # patches of the stroke so far
         self._stroke_version = 0
+        self._watchers: list[Callable[[Rect], None]] = []
+
+    def watch(self, watcher: Callable[[Rect], None]) -> None:
+        self._watchers.append(watcher)
+
+    def unwatch(self, watcher: Callable[[Rect], None]) -> None:
+        if watcher in self._watchers:
+            self._watchers.remove(watcher)
+
+    def _changed(self, rect: Rect) -> None:
+        for watcher in list(self._watchers):
+            watcher(rect)
 
     @property
     def mask(self) -> np.ndarray:
@@ -84,7 +103,7 @@ class DamageMask(QObject):
         value = 0 if erase else DAMAGE
         cv2.line(patch, points[0], points[1], value, thickness, cv2.LINE_8, shift)  # round ends
         self.doc.damage_version = next(_versions)
-        self.changed.emit(rect)
+        self._changed(rect)
 
     def end_stroke(self) -> None:
         """The stroke painted since the last call becomes one undo step."""
@@ -97,6 +116,7 @@ class DamageMask(QObject):
             before[b0 - y0 : b1 - y0, a0 - x0 : a1 - x0] = patch
         self._stroke = []
         self._push(_Step(rect, before, self._stroke_version))
+        self.edited.emit()
 
     # --- whole-mask steps ------------------------------------------------------------------
 
@@ -121,7 +141,8 @@ class DamageMask(QObject):
         self._push(_Step(rect, old[y0:y1, x0:x1].copy(), self.doc.damage_version))
         old[y0:y1, x0:x1] = new[y0:y1, x0:x1]
         self.doc.damage_version = next(_versions)
-        self.changed.emit(rect)
+        self._changed(rect)
+        self.edited.emit()
 
     # --- undo ------------------------------------------------------------------------------
 
@@ -134,7 +155,8 @@ class DamageMask(QObject):
         x0, y0, x1, y1 = step.rect
         self.mask[y0:y1, x0:x1] = step.before
         self.doc.damage_version = step.version
-        self.changed.emit(step.rect)
+        self._changed(step.rect)
+        self.edited.emit()
         return True
 
     def _push(self, step: _Step) -> None:

@@ -94,10 +94,9 @@ def _reduced(mask: np.ndarray, rect: Rect, step: int) -> tuple[int, int, QImage]
 
 class DamagePainter(QObject):
     """The canvas's painting mode and overlay. toolChanged(tool or "") when a tool is picked
-    or put down (Esc); stroked() after each stroke."""
+    or put down (Esc)."""
 
     toolChanged = Signal(str)
-    stroked = Signal()
 
     def __init__(self, canvas) -> None:
         super().__init__(canvas)
@@ -134,10 +133,10 @@ class DamagePainter(QObject):
             return
         self.end()
         if self.mask is not None:
-            self.mask.changed.disconnect(self._on_changed)
+            self.mask.unwatch(self._on_changed)
         self.mask = mask
         if mask is not None:
-            mask.changed.connect(self._on_changed)
+            mask.watch(self._on_changed)
         self.attach()
 
     def set_shown(self, shown: bool) -> None:
@@ -177,7 +176,6 @@ class DamagePainter(QObject):
         if self._last is not None and self.mask is not None:
             self._last = None
             self.mask.end_stroke()
-            self.stroked.emit()
         self._last = None
 
     def _dab(self, point: QPointF) -> None:

@@ -34,7 +34,7 @@ def scratches_job(photo: Photo, faces: list[Face]) -> JobFunction:
 
 class RepairTools(QObject):
     currentMask = Signal(object)  # the DamageMask of the photo on screen, or None
-    maskChanged = Signal(object)  # PhotoDoc whose mask changed (painted, found, undone)
+    maskChanged = Signal(object)  # PhotoDoc whose mask changed: a stroke, a proposal, an undo
     finding = Signal(object)  # the running "Find scratches and dust" Job, None when it ended
     found = Signal(object)  # PhotoDoc whose proposal was added to its mask
 
@@ -52,12 +52,12 @@ class RepairTools(QObject):
         mask = self._masks.get(doc)
         if mask is None and doc.photo is not None:
             mask = DamageMask(doc, doc.photo.size)
-            mask.changed.connect(lambda _rect, doc=doc: self._on_changed(doc))
+            mask.edited.connect(lambda doc=doc: self._on_edited(doc))
             self._masks[doc] = mask
         self._masks = {d: m for d, m in self._masks.items() if d in self.documents.docs}
         return mask
 
-    def _on_changed(self, doc: PhotoDoc) -> None:
+    def _on_edited(self, doc: PhotoDoc) -> None:
         self.maskChanged.emit(doc)
         doc.changed.emit()  # the result may be stale now: the Restore button says so
 
