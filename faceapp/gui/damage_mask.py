@@ -68,12 +68,19 @@ class DamageMask(QObject):
 
     @property
     def mask(self) -> np.ndarray:
-        """The photo's mask, made (all clear) on first use."""
+        """The photo's mask, made (all clear) on first use; one set from elsewhere at another
+        scale or type is brought to the contract's (photo size, uint8, 255 = damage)."""
         mask = self.doc.damage_mask
-        if mask is None or mask.shape != (self.height, self.width):
-            mask = np.zeros((self.height, self.width), np.uint8)
-            self.doc.damage_mask = mask
-        return mask
+        shape = (self.height, self.width)
+        if mask is None:
+            self.doc.damage_mask = np.zeros(shape, np.uint8)
+        elif mask.shape != shape or mask.dtype != np.uint8:
+            marks = np.where(np.asarray(mask) > 0, DAMAGE, 0).astype(np.uint8)
+            if marks.ndim == 3:
+                marks = marks.max(axis=2)
+            size = (self.width, self.height)
+            self.doc.damage_mask = cv2.resize(marks, size, interpolation=cv2.INTER_NEAREST)
+        return self.doc.damage_mask
 
     def has_damage(self) -> bool:
         return self.doc.damage_mask is not None and bool(self.doc.damage_mask.any())

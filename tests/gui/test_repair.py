@@ -380,3 +380,15 @@ def test_a_long_stroke_emits_no_qt_signal_per_dab():
     assert before - sys.getrefcount(True) < 5
     assert len(seen) == 500  # the overlay still hears of every dab
     mask.end_stroke()
+
+
+def test_a_mask_set_elsewhere_at_another_scale_is_brought_to_the_photos_size():
+    doc = PhotoDoc(None, "scan")
+    small = np.zeros((50, 75), bool)
+    small[10, 5:70] = True
+    doc.damage_mask = small  # e.g. a mask file painted on a smaller copy
+    mask = DamageMask(doc, (300, 200))
+    assert mask.has_damage()
+    mask.paint((0, 0), (0, 0), 1)
+    assert doc.damage_mask.shape == (200, 300) and doc.damage_mask.dtype == np.uint8
+    assert doc.damage_mask[41, 150] == 255 and doc.damage_mask[100, 150] == 0
