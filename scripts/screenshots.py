@@ -94,8 +94,13 @@ def repair_scenes(app, window, out: Path) -> None:
     canvas.viewport().update()
     shoot(app, out, "10-repair-brush", window)
     panel.brush_action.trigger()  # put the brush down
+    import threading
+
+    hold = threading.Event()  # the search takes well under a second: hold it to show it
+    window.inference.submit("hold", lambda *_: hold.wait(30))
     panel.find_action.trigger()
     shoot(app, out, "11-repair-finding", window)
+    hold.set()
     wait_until(app, lambda: window.repair_tools.job is None and panel.find_action.isEnabled())
     shoot(app, out, "12-repair-proposed", window)
     panel.show_action.setChecked(False)

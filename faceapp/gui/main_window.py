@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QUrl
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -78,20 +78,37 @@ def installed_face_model(preferred: str) -> str | None:
 
 
 class _VerticalScroll(QScrollArea):
-    """Scrolls up and down only: as wide as its content needs, with room for the bar."""
+    """Scrolls up and down only, as wide as its content needs. The content gets the height
+    there is, and scrolls only below its minimum (QScrollArea's own resizing gives a layout
+    with word-wrapped text its preferred height instead, and scrolls much sooner)."""
 
-    def __init__(self) -> None:
+    def __init__(self, content: QWidget) -> None:
         super().__init__()
-        self.setWidgetResizable(True)
+        self.setWidget(content)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        content.installEventFilter(self)
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
-        if self.widget() is not None:
-            bar = self.verticalScrollBar().sizeHint().width()
-            hint.setWidth(max(300, self.widget().minimumSizeHint().width()) + bar)
+        bar = self.verticalScrollBar().sizeHint().width()
+        hint.setWidth(max(300, self.widget().minimumSizeHint().width()) + bar)
         return hint
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self._fit()
+        return super().eventFilter(watched, event)
+
+    def _fit(self) -> None:
+        content = self.widget()
+        needed = content.minimumSizeHint().height()
+        bar = 0 if needed <= self.height() else self.verticalScrollBar().sizeHint().width()
+        content.resize(self.width() - bar, max(self.height(), needed))
 
 
 class MainWindow(QMainWindow):
@@ -176,8 +193,7 @@ class MainWindow(QMainWindow):
             box = QGroupBox(title)
             QVBoxLayout(box).addWidget(widget)
             layout.addWidget(box, stretch)
-        scroll = _VerticalScroll()
-        scroll.setWidget(groups)
+        scroll = _VerticalScroll(groups)
         side = QWidget()
         column = QVBoxLayout(side)
         column.addWidget(scroll, 1)
