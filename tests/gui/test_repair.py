@@ -392,3 +392,38 @@ def test_a_mask_set_elsewhere_at_another_scale_is_brought_to_the_photos_size():
     mask.paint((0, 0), (0, 0), 1)
     assert doc.damage_mask.shape == (200, 300) and doc.damage_mask.dtype == np.uint8
     assert doc.damage_mask[41, 150] == 255 and doc.damage_mask[100, 150] == 0
+
+
+@pytest.mark.slow  # about 20 s on two busy cores: 200 MB of weights made, hashed and run
+def test_repair_with_an_installed_lama_model(qtbot, window, tmp_path, gpen):
+    """Golden (pseudo-random) LaMa weights saved like the released checkpoint and imported:
+    offered as a method, and the restore fills the marks with it, not with the quick fix."""
+    import torch
+    from conftest import load_golden
+
+    from faceapp.core.models import catalog
+    from faceapp.core.models import store as model_store
+
+    sd, _ = load_golden("lama_big")
+    checkpoint = tmp_path / "big-lama.ckpt"
+    torch.save({"state_dict": {f"generator.{k}": v for k, v in sd.items()}, "epoch": 1}, checkpoint)
+    del sd
+    entry, _installed = model_store.import_model(checkpoint)  # not the released file: own id
+    assert entry.purpose == catalog.INPAINT
+    window.model_tasks.modelsChanged.emit()
+    panel = window.repair_panel
+    assert panel.method.findData(entry.id) >= 1
+
+    path, clean, _damaged, y = scratched(tmp_path)
+    doc = start(qtbot, window, path)
+    panel.size.setValue(BRUSH)
+    panel.brush_action.trigger()
+    stroke(qtbot, window, along(10, clean.shape[1] - 10, y))
+    quick = restore(qtbot, window)
+    panel.method.setCurrentIndex(panel.method.findData(entry.id))
+    panel.method.activated.emit(panel.method.currentIndex())
+    assert window.documents.stale(doc)  # another method: the repair runs again
+    lama = restore(qtbot, window)
+    marked = doc.damage_mask > 0
+    assert np.array_equal(lama[~marked], quick[~marked])
+    assert np.abs(lama[marked].astype(int) - quick[marked]).mean() > 5
