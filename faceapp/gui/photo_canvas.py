@@ -2,7 +2,9 @@
 
 Scene coordinates are `before` pixels. The photos are scene items; everything that keeps its
 size on screen (face boxes, badges, divider, labels, rubber band, hint text) is painted in
-viewport pixels in drawForeground, so outlines stay 2 px at any zoom.
+viewport pixels in drawForeground, so outlines stay 2 px at any zoom. Painting the damage
+mask (brush, eraser, the red overlay) is `self.damage`, a damage_painter.DamagePainter: while
+one of its tools is on, the left button paints and the middle button or Space + drag pans.
 """
 
 from __future__ import annotations

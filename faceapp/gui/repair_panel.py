@@ -24,7 +24,7 @@ from faceapp.core.models import store as model_store
 from faceapp.gui.damage_mask import DamageMask
 from faceapp.gui.damage_painter import BRUSH, ERASER, DamagePainter
 from faceapp.gui.repair_tools import RepairTools
-from faceapp.gui.state import Controls
+from faceapp.gui.state import Controls, Status
 
 QUICK_FIX = "opencv"
 MAX_BRUSH = 300  # photo pixels
@@ -207,6 +207,10 @@ class RepairPanel(QWidget):
         self.size.setValue(min(MAX_BRUSH, round(self.size.value() * SIZE_STEP) + 1))
 
     def _on_current(self, mask: DamageMask | None) -> None:
+        if self.mask is not None and self.mask is not mask:
+            self.mask.doc.changed.disconnect(self._update)
+        if mask is not None and mask is not self.mask:
+            mask.doc.changed.connect(self._update)  # faces found: the search may start
         self.mask = mask
         self.painter.set_mask(mask)
         if mask is None:
@@ -226,7 +230,8 @@ class RepairPanel(QWidget):
         for action in (self.brush_action, self.eraser_action, self.show_action):
             action.setEnabled(has_photo)
         self.show_damage.setEnabled(has_photo)
-        self.find_action.setEnabled(has_photo and self.tools.job is None)
+        faces_known = has_photo and mask.doc.status not in (Status.OPENING, Status.DETECTING)
+        self.find_action.setEnabled(faces_known and self.tools.job is None)
         self.find_button.setEnabled(self.find_action.isEnabled())
         self.undo_action.setEnabled(has_photo and mask.can_undo())
         self.clear_button.setEnabled(damaged)
