@@ -84,7 +84,7 @@ def repair_scenes(app, window, out: Path) -> None:
     panel.size.setValue(6)
     panel.brush_action.trigger()
     width, height = doc.photo.size
-    path = [(0.605 * width + 0.025 * width * i / 10, 0.15 * height * i / 10)
+    path = [(0.593 * width + 0.025 * width * i / 10, 0.15 * height * i / 10)
             for i in range(11)]  # along the crack above the man's head
     canvas.damage.press(QPointF(*path[0]))
     for point in path[1:]:

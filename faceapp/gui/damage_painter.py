@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from faceapp.gui.damage_mask import DamageMask, Rect
 
 BRUSH, ERASER = "brush", "eraser"
-OVERLAY_ALPHA = 150  # of 255, where the mask is fully damaged
+OVERLAY_ALPHA = 120  # of 255 where damaged: the damage itself still shows through
 _COLOURS = [qRgba(255, 40, 40, v * OVERLAY_ALPHA // 255) for v in range(256)]
 
 
