@@ -68,6 +68,8 @@ class Settings:
     colorize: bool = False  # black-and-white photos only; new fields with defaults: no migration
     colour_model: str | None = None  # an installed DDColor id; None: the first installed
     colour_strength: float = 1.0
+    repair: bool = True  # repair the damage marked on a photo when restoring
+    repair_method: str = "opencv"  # built in, or an installed inpainting model's id (LaMa)
 
     def add_recent(self, path: str | os.PathLike[str]) -> None:
         """Put path first in recent_files (once), keeping at most MAX_RECENT."""
@@ -204,6 +206,8 @@ _SETTINGS_RULES: dict[str, Rule] = {
     "colorize": _of_type(bool),
     "colour_model": _of_type(str, optional=True),
     "colour_strength": _number_in(0.0, 1.0),
+    "repair": _of_type(bool),
+    "repair_method": _of_type(str),
 }
 
 

@@ -1,6 +1,7 @@
 """Run the real app and save screenshots of its main states (run under Xvfb, see below).
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py OUT_DIR [--dark]
+    [--repair]
 
 Uses ../shared (photos and golden weights) and throwaway user folders, never the real ones.
 The photos in ../shared are third-party test data: keep these screenshots out of the docs.
@@ -21,6 +22,7 @@ from benchmarks.golden import SHARED, golden_file  # noqa: E402
 from benchmarks.userdirs import user_dirs_env  # noqa: E402
 
 PHOTO = SHARED / "photos" / "group_photos" / "deepface__couple.jpg"
+OLD_PHOTO = SHARED / "photos" / "old_photos" / "old_w_scratch__d.png"  # cracked all over
 
 
 def install_golden_model(root: Path, name: str = "gpen_bfr_256") -> None:
@@ -69,7 +71,45 @@ def shoot(app, out: Path, name: str, widget=None) -> None:
     print(out / f"{name}.png")
 
 
-def main(out: Path, dark: bool = False) -> None:
+def repair_scenes(app, window, out: Path) -> None:
+    """A brush stroke over the marked damage, the proposed mask, and the repaired result."""
+    from PySide6.QtCore import QPointF
+
+    window.open_paths([OLD_PHOTO])
+    docs = window.documents
+    wait_until(app, lambda: docs.docs[-1].faces or docs.docs[-1].status.name == "READY")
+    docs.set_current(docs.docs[-1])
+    doc = docs.current
+    panel, canvas = window.repair_panel, window.canvas
+    panel.size.setValue(6)
+    panel.brush_action.trigger()
+    width, height = doc.photo.size
+    path = [(0.593 * width + 0.025 * width * i / 10, 0.15 * height * i / 10)
+            for i in range(11)]  # along the crack above the man's head
+    canvas.damage.press(QPointF(*path[0]))
+    for point in path[1:]:
+        canvas.damage.move(QPointF(*point))
+    canvas.damage.end()
+    canvas.damage.pointer = canvas.viewportTransform().map(QPointF(*path[-1]))
+    canvas.viewport().update()
+    shoot(app, out, "10-repair-brush", window)
+    panel.brush_action.trigger()  # put the brush down
+    import threading
+
+    hold = threading.Event()  # the search takes well under a second: hold it to show it
+    window.inference.submit("hold", lambda *_: hold.wait(30))
+    panel.find_action.trigger()
+    shoot(app, out, "11-repair-finding", window)
+    hold.set()
+    wait_until(app, lambda: window.repair_tools.job is None and panel.find_action.isEnabled())
+    shoot(app, out, "12-repair-proposed", window)
+    panel.show_action.setChecked(False)
+    window.restore_action.trigger()
+    wait_until(app, lambda: doc.result is not None and not docs.restoring())
+    shoot(app, out, "13-repaired", window)
+
+
+def main(out: Path, dark: bool = False, only_repair: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="faceapp-shots-"))
     os.environ.update(user_dirs_env(root))
@@ -93,6 +133,11 @@ def main(out: Path, dark: bool = False) -> None:
     window = MainWindow(Settings(face_model="gpen-bfr-256"))
     window.resize(1500, 920)
     window.show()
+    if only_repair:
+        window.after_show([])
+        repair_scenes(app, window, out)
+        window.close()
+        return
     shoot(app, out, "1-empty", window)
     window.after_show([PHOTO])
     wait_until(app, lambda: window.documents.current and window.documents.current.faces)
@@ -117,9 +162,14 @@ def main(out: Path, dark: bool = False) -> None:
     offer = window.offer_download("codeformer")
     shoot(app, out, "7-download-offer", offer)
     offer.close()
+    repair_scenes(app, window, out)
     window.close()
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--dark"]
-    main(Path(args[0] if args else "/tmp/faceapp-screenshots"), dark="--dark" in sys.argv)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(
+        Path(args[0] if args else "/tmp/faceapp-screenshots"),
+        dark="--dark" in sys.argv,
+        only_repair="--repair" in sys.argv,  # only the repair scenes: quick to check
+    )

@@ -158,7 +158,11 @@ class Documents(QObject):
         try:
             per_face = core_settings(doc.choices)
             options = photo_jobs.options_for(
-                recipe, self.controls.strength, per_face, self.controls.colour_strength
+                recipe,
+                self.controls.strength,
+                per_face,
+                self.controls.colour_strength,
+                doc.damage_mask if recipe.repair else None,
             )
         except Exception as exc:
             self.error.emit(report_from_exception(exc, doc.name))
@@ -205,7 +209,9 @@ class Documents(QObject):
 
     def recipe_for(self, doc: PhotoDoc):
         faces, parts = doc.included_faces(), recipe_part(doc.choices)
-        return self.controls.recipe(faces, parts, doc.black_and_white)
+        damaged = doc.damage_mask is not None and bool(doc.damage_mask.any())
+        version = doc.damage_version if damaged else None
+        return self.controls.recipe(faces, parts, doc.black_and_white, version)
 
     def render_preview(self, doc: PhotoDoc) -> np.ndarray | None:
         """The after image at the current strength (cheap: no network)."""
@@ -269,8 +275,10 @@ class Documents(QObject):
 
 def _only_fidelity(doc: PhotoDoc, recipe) -> bool:
     old = doc.recipe
-    return (
+    return (  # a repaired photo's faces come from the repaired pixels: the whole job runs
         old is not None
+        and old.repair is None
+        and recipe.repair is None
         and not old.per_face
         and not recipe.per_face
         and old.fidelity != recipe.fidelity

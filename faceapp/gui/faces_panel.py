@@ -36,6 +36,7 @@ class FacesPanel(QWidget):
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setMovement(QListWidget.Movement.Static)
         self.list.setSpacing(4)
+        self.list.setMinimumHeight(72 + 48)  # one row of faces with their labels, always
         self.list.setAccessibleName("Faces")
         self.list.itemChanged.connect(self._on_item_changed)
         self.add_button = _button("Add a face", "Draw a box around a face that was not found.")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QUrl
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -41,6 +43,8 @@ from faceapp.gui.model_tasks import ModelTasks
 from faceapp.gui.photo_canvas import PhotoCanvas
 from faceapp.gui.photo_list import PhotoList
 from faceapp.gui.qimage import qimage_to_array
+from faceapp.gui.repair_panel import RepairPanel
+from faceapp.gui.repair_tools import RepairTools
 from faceapp.gui.state import Controls, PhotoDoc
 from faceapp.settings import Settings, save_settings
 
@@ -58,6 +62,7 @@ def controls_from(settings: Settings) -> Controls:
     controls.colorize = settings.colorize
     controls.colour_model = settings.colour_model
     controls.colour_strength = settings.colour_strength
+    controls.repair, controls.repair_method = settings.repair, settings.repair_method
     return controls
 
 
@@ -70,6 +75,40 @@ def installed_face_model(preferred: str) -> str | None:
     if preferred in installed:
         return preferred
     return installed[0] if installed else None
+
+
+class _VerticalScroll(QScrollArea):
+    """Scrolls up and down only, as wide as its content needs. The content gets the height
+    there is, and scrolls only below its minimum (QScrollArea's own resizing gives a layout
+    with word-wrapped text its preferred height instead, and scrolls much sooner)."""
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        self.setWidget(content)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        content.installEventFilter(self)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        bar = self.verticalScrollBar().sizeHint().width()
+        hint.setWidth(max(300, self.widget().minimumSizeHint().width()) + bar)
+        return hint
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self._fit()
+        return super().eventFilter(watched, event)
+
+    def _fit(self) -> None:
+        content = self.widget()
+        needed = content.minimumSizeHint().height()
+        bar = 0 if needed <= self.height() else self.verticalScrollBar().sizeHint().width()
+        content.resize(self.width() - bar, max(self.height(), needed))
 
 
 class MainWindow(QMainWindow):
@@ -104,6 +143,8 @@ class MainWindow(QMainWindow):
         self.face_box = FaceBox(self.face_tools, self.faces)
         self.faces.layout().addWidget(self.face_box)
         self.controls_panel = ControlsPanel(self.controls)
+        self.repair_tools = RepairTools(self.documents)
+        self.repair_panel = RepairPanel(self.repair_tools, self.canvas.damage, self.controls)
         self.export_panel = ExportPanel(self.settings.export)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
@@ -138,21 +179,28 @@ class MainWindow(QMainWindow):
         return splitter
 
     def _side_panel(self) -> QWidget:
-        side = QWidget()
-        side.setMinimumWidth(300)
-        layout = QVBoxLayout(side)
+        """The groups scroll on a short screen (instead of making the window taller than the
+        screen); Restore and Save stay in sight below them."""
+        groups = QWidget()
+        layout = QVBoxLayout(groups)
+        layout.setContentsMargins(0, 0, 4, 0)
         for title, widget, stretch in (
             ("Faces", self.faces, 1),
             ("Restoration", self.controls_panel, 0),
+            ("Repair damage", self.repair_panel, 0),
             ("Saving", self.export_panel, 0),
         ):
             box = QGroupBox(title)
             QVBoxLayout(box).addWidget(widget)
             layout.addWidget(box, stretch)
+        scroll = _VerticalScroll(groups)
+        side = QWidget()
+        column = QVBoxLayout(side)
+        column.addWidget(scroll, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.restore_button, 1)
         buttons.addWidget(self.save_button, 1)
-        layout.addLayout(buttons)
+        column.addLayout(buttons)
         return side
 
     def _action(self, text: str, shortcut, tip: str, slot) -> QAction:
@@ -225,6 +273,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         photo = bar.addMenu("&Photo")
         for action in (self.restore_action, self.cancel_action):
+            photo.addAction(action)
+        photo.addSeparator()
+        for action in self.repair_panel.actions_for_window():
+            self.addAction(action)
             photo.addAction(action)
         view = bar.addMenu("&View")
         for action in (
@@ -510,6 +562,7 @@ class MainWindow(QMainWindow):
         if current is not None:
             self.controls.set("model_id", current)
         self.controls_panel.refresh_models()
+        self.repair_panel.refresh_models()
 
     def report_problem(self) -> None:
         from faceapp.diagnostics import system_report
@@ -550,6 +603,7 @@ class MainWindow(QMainWindow):
             c.colour_model,
             c.colour_strength,
         )
+        s.repair, s.repair_method = c.repair, c.repair_method
         s.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
         s.welcome_seen = True
 

@@ -2,7 +2,9 @@
 
 Scene coordinates are `before` pixels. The photos are scene items; everything that keeps its
 size on screen (face boxes, badges, divider, labels, rubber band, hint text) is painted in
-viewport pixels in drawForeground, so outlines stay 2 px at any zoom.
+viewport pixels in drawForeground, so outlines stay 2 px at any zoom. Painting the damage
+mask (brush, eraser, the red overlay) is `self.damage`, a damage_painter.DamagePainter: while
+one of its tools is on, the left button paints and the middle button or Space + drag pans.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceapp.gui.damage_painter import DamagePainter
+
 SMALL_FACE_TIP = "This face is small: restoring it may not help much"
 MIN_BOX = 8.0  # image pixels, for a drawn face box
 CLICK_SLOP = 4  # viewport pixels a click may wander before it becomes a pan
@@ -69,6 +73,7 @@ class _Drag(Enum):
     PAN = auto()
     DIVIDER = auto()
     RUBBER = auto()
+    PAINT = auto()  # a brush or eraser stroke (damage_painter)
 
 
 class LevelSource(Protocol):
@@ -203,6 +208,8 @@ class PhotoCanvas(QGraphicsView):
         self._last = QPoint()
         self._grab_offset = 0.0
         self._rubber = (QPointF(), QPointF())
+        self._space = False  # Space held: dragging pans even while a painting tool is on
+        self.damage = DamagePainter(self)
         self._setup_view()
 
     def _setup_view(self) -> None:
@@ -231,6 +238,7 @@ class PhotoCanvas(QGraphicsView):
         self._scene.setSceneRect(self._image_rect)
         self._before = _PhotoItem(image, self._image_rect)
         self._scene.addItem(self._before)
+        self.damage.attach()
         self.zoom_fit()
 
     def set_after(self, image: QImage | None, source: LevelSource | None = None) -> None:
@@ -257,6 +265,8 @@ class PhotoCanvas(QGraphicsView):
     def clear(self) -> None:
         """Back to the empty state with the placeholder hint."""
         self.set_add_face_mode(False)
+        self.damage.end()
+        self.damage.detach()
         self.set_after(None)
         if self._before is not None:
             self._scene.removeItem(self._before)
@@ -277,6 +287,9 @@ class PhotoCanvas(QGraphicsView):
 
     def faces_visible(self) -> bool:
         return self._faces_visible
+
+    def has_photo(self) -> bool:
+        return self._before is not None
 
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text
@@ -375,6 +388,8 @@ class PhotoCanvas(QGraphicsView):
         if on == self._add_face:
             return
         self._add_face = on
+        if on:
+            self.damage.set_tool("")
         if self._drag == _Drag.RUBBER:
             self._drag = _Drag.NONE
         if on:
@@ -384,11 +399,25 @@ class PhotoCanvas(QGraphicsView):
         self.addFaceModeChanged.emit(on)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Escape and self._add_face:
+        if event.key() == Qt.Key.Key_Escape and (self._add_face or self.damage.tool):
             self.set_add_face_mode(False)
+            self.damage.set_tool("")
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self._update_cursor(self.viewport().mapFromGlobal(QCursor.pos()))
             event.accept()
             return
         super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self._update_cursor(self.viewport().mapFromGlobal(QCursor.pos()))
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
 
     def _finish_rubber(self) -> None:
         box = QRectF(*self._rubber).normalized() & self._image_rect
@@ -399,12 +428,18 @@ class PhotoCanvas(QGraphicsView):
     # --- mouse -----------------------------------------------------------------------------
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or self._before is None:
+        middle = event.button() == Qt.MouseButton.MiddleButton
+        if (event.button() != Qt.MouseButton.LeftButton and not middle) or self._before is None:
             super().mousePressEvent(event)
             return
         pos = event.position()
         self._press = self._last = pos.toPoint()
-        if self._add_face:
+        if middle or self._space:
+            self._drag = _Drag.PAN
+        elif self.damage.active:
+            self._drag = _Drag.PAINT
+            self.damage.press(self._to_scene(pos))
+        elif self._add_face:
             self._drag = _Drag.RUBBER
             self._rubber = (self._to_scene(pos), self._to_scene(pos))
         elif self._near_divider(pos):
@@ -420,7 +455,12 @@ class PhotoCanvas(QGraphicsView):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
-        if self._drag == _Drag.RUBBER:
+        self.damage.pointer = QPointF(pos)
+        if self.damage.active:
+            self.viewport().update()  # the brush outline follows the mouse
+        if self._drag == _Drag.PAINT:
+            self.damage.move(self._to_scene(pos))
+        elif self._drag == _Drag.RUBBER:
             self._rubber = (self._rubber[0], self._to_scene(pos))
             self.viewport().update()
         elif self._drag == _Drag.DIVIDER:
@@ -441,11 +481,13 @@ class PhotoCanvas(QGraphicsView):
         self._scroll_by(-delta.x(), -delta.y())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
+        if event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton):
             super().mouseReleaseEvent(event)
             return
         drag, self._drag = self._drag, _Drag.NONE
-        if drag == _Drag.RUBBER:
+        if drag == _Drag.PAINT:
+            self.damage.end()
+        elif drag == _Drag.RUBBER:
             self._rubber = (self._rubber[0], self._to_scene(event.position()))
             self._finish_rubber()
         elif drag == _Drag.PENDING:
@@ -457,6 +499,9 @@ class PhotoCanvas(QGraphicsView):
         event.accept()
 
     def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Leave and self.damage.pointer is not None:
+            self.damage.pointer = None  # no brush outline left behind at the edge
+            self.viewport().update()
         if event.type() == QEvent.Type.ToolTip:
             face = self._face_at(QPointF(event.pos()))
             if face is not None and face.too_small:
@@ -470,10 +515,14 @@ class PhotoCanvas(QGraphicsView):
         self.viewport().setCursor(self._cursor_for(QPointF(pos)))
 
     def _cursor_for(self, pos: QPointF) -> Qt.CursorShape:
-        if self._add_face:
-            return Qt.CursorShape.CrossCursor
         if self._drag == _Drag.PAN:
             return Qt.CursorShape.ClosedHandCursor
+        if self._space:
+            return Qt.CursorShape.OpenHandCursor
+        if self.damage.active:
+            return Qt.CursorShape.BlankCursor  # the brush outline is the cursor
+        if self._add_face:
+            return Qt.CursorShape.CrossCursor
         if self._drag == _Drag.DIVIDER or (self._drag == _Drag.NONE and self._near_divider(pos)):
             return Qt.CursorShape.SizeHorCursor
         if self._drag == _Drag.NONE and self._face_at(pos) is not None:
@@ -539,6 +588,7 @@ class PhotoCanvas(QGraphicsView):
         if self._drag == _Drag.RUBBER:
             box = self.viewportTransform().mapRect(QRectF(*self._rubber).normalized())
             _paint_rubber(painter, box & self._image_on_screen(), accent)
+        self.damage.paint_cursor(painter, self.transform().m11())
 
     def _paint_placeholder(self, painter: QPainter) -> None:
         font = QFont(self.font())

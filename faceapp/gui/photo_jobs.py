@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from faceapp.core.face_preview import FacePreview
 from faceapp.core.faces.quality import FaceQuality, assess_face
 from faceapp.core.faces.selection import Face
@@ -76,10 +78,20 @@ def options_for(
     strength: float,
     per_face: dict | None = None,
     colour_strength: float = 1.0,
+    damage: np.ndarray | None = None,
 ) -> RestoreOptions:
-    """Core options from the window's choices; raises ModelNotInstalledError in plain words."""
+    """Core options from the window's choices; raises ModelNotInstalledError in plain words.
+    `damage`: the photo's damage mask, copied (the window may paint on while the job runs)."""
     from faceapp.core.pipeline import RestoreOptions
 
+    repair = {}
+    if recipe.repair is not None and damage is not None:
+        method = recipe.repair[0]
+        repair = {
+            "repair": "mask",
+            "repair_mask": damage.copy(),
+            "repair_model": None if method == "opencv" else model_store.require_model(method),
+        }
     background, background_model = "lanczos", None
     colour = recipe.colour_model
     if recipe.upscale > 1 and recipe.background != "lanczos":
@@ -94,6 +106,7 @@ def options_for(
         per_face=per_face or {},
         colorize_model=colour and model_store.require_model(colour),
         color_strength=colour_strength,
+        **repair,
     )
 
 

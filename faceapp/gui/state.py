@@ -41,6 +41,7 @@ class RestoreRecipe:
     faces: tuple[int, ...]
     per_face: tuple = ()  # (index, model id, fidelity) of faces with their own model/fidelity
     colour_model: str | None = None  # a DDColor id when the photo is colorized
+    repair: tuple | None = None  # (method, damage version) when the painted damage is repaired
 
 
 class PhotoDoc(QObject):
@@ -68,6 +69,7 @@ class PhotoDoc(QObject):
         self.black_and_white = False  # decided from the pixels when the photo is read
         # the damage to repair: H x W uint8 at the photo's size, 255 = damaged; None: none
         self.damage_mask: np.ndarray | None = None
+        self.damage_version = 0  # a new number for every new state of the mask (damage_mask.py)
 
     def set_status(self, status: Status, message: str = "") -> None:
         self.status, self.message = status, message
@@ -146,6 +148,8 @@ class Controls(QObject):
         self.colorize = False  # colour for black-and-white photos (only those)
         self.colour_model: str | None = None  # an installed DDColor id
         self.colour_strength = 1.0  # re-blended without the network
+        self.repair = True  # repair the damage marked on a photo (when some is marked)
+        self.repair_method = "opencv"  # OpenCV's built-in inpainting, or an installed LaMa id
 
     def set(self, name: str, value: object) -> None:
         if getattr(self, name) != value:
@@ -153,9 +157,17 @@ class Controls(QObject):
             self.changed.emit(name)
 
     def recipe(
-        self, faces: list[Face], per_face: tuple = (), black_and_white: bool = False
+        self,
+        faces: list[Face],
+        per_face: tuple = (),
+        black_and_white: bool = False,
+        damage_version: int | None = None,
     ) -> RestoreRecipe:
+        """`damage_version`: the photo's damage mask state when it has damage, else None."""
         colour = self.colour_model if self.colorize and black_and_white else None
+        repair = None
+        if self.repair and damage_version is not None:
+            repair = (self.repair_method, damage_version)
         return RestoreRecipe(
             self.model_id,
             self.fidelity,
@@ -164,4 +176,5 @@ class Controls(QObject):
             tuple(f.index for f in faces),
             per_face,
             colour,
+            repair,
         )
