@@ -11,6 +11,7 @@ from faceapp.core.models import store as model_store
 from faceapp.gui.state import Controls
 
 _ID = Qt.ItemDataRole.UserRole
+COMPLETE_MODEL = "gpen-inpainting-1024"
 FIDELITY_DELAY_MS = 400  # a new fidelity re-runs the network: wait until the slider rests
 
 
@@ -42,6 +43,7 @@ class ControlsPanel(QWidget):
         self.background.setToolTip("How the rest of the photo is enlarged.")
         self.background.currentIndexChanged.connect(self._on_background)
         self._make_colour_controls(controls)
+        self._make_completion_control(controls)
         self.device = QLabel("Starting…")
         self.device.setToolTip("Where restoration runs. A graphics card is much faster.")
         self._layout()
@@ -70,6 +72,8 @@ class ControlsPanel(QWidget):
             self.colour_strength_label,
             self.colour_strength,
         )
+        form.addRow("Damaged faces", self.complete_faces)
+        form.addRow("", self.complete_note)
         form.addRow("Runs on", self.device)
         self.black_and_white = False
 
@@ -86,6 +90,18 @@ class ControlsPanel(QWidget):
         self.colour_strength.valueChanged.connect(
             lambda v: controls.set("colour_strength", v / 100)
         )
+
+    def _make_completion_control(self, controls: Controls) -> None:
+        self.complete_faces = QCheckBox("Complete damaged faces (GPEN-Inpainting)")
+        self.complete_faces.setToolTip(
+            "Where the damage mask covers part of a face, GPEN-Inpainting fills it in before "
+            "the face is restored; the rest of the damage is repaired as usual."
+        )
+        self.complete_faces.toggled.connect(lambda on: controls.set("complete_faces", on))
+        self.complete_note = QLabel(
+            "Needs the GPEN-Inpainting model (gpen-inpainting-1024): install it from Models…"
+        )
+        self.complete_note.setWordWrap(True)
 
     def show_colour(self, black_and_white: bool) -> None:
         """The colour controls belong to black-and-white photos only."""
@@ -147,6 +163,7 @@ class ControlsPanel(QWidget):
         self.colorize.setChecked(c.colorize)
         _select(self.colour_model, c.colour_model)
         self.colour_strength.setValue(round(c.colour_strength * 100))
+        self.complete_faces.setChecked(c.complete_faces)
         if not _select(self.background, c.background):
             self.background.setCurrentIndex(0)
         self._update_visibility()
@@ -166,6 +183,11 @@ class ControlsPanel(QWidget):
         self.colorize.setEnabled(usable)
         self.colour_model.setEnabled(usable)
         self.colour_strength.setEnabled(usable and self.controls.colorize)
+        completes = model_store.installed_path(COMPLETE_MODEL) is not None
+        self.complete_faces.setEnabled(completes)
+        self.complete_note.setVisible(not completes)
+        if not completes and self.controls.complete_faces:
+            self.complete_faces.setChecked(False)
 
     def _on_model(self, index: int) -> None:
         model_id = self.model.itemData(index)

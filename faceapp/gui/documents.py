@@ -158,7 +158,11 @@ class Documents(QObject):
         try:
             per_face = core_settings(doc.choices)
             options = photo_jobs.options_for(
-                recipe, self.controls.strength, per_face, self.controls.colour_strength
+                recipe,
+                self.controls.strength,
+                per_face,
+                self.controls.colour_strength,
+                doc.damage_mask,
             )
         except Exception as exc:
             self.error.emit(report_from_exception(exc, doc.name))
@@ -205,7 +209,7 @@ class Documents(QObject):
 
     def recipe_for(self, doc: PhotoDoc):
         faces, parts = doc.included_faces(), recipe_part(doc.choices)
-        return self.controls.recipe(faces, parts, doc.black_and_white)
+        return self.controls.recipe(faces, parts, doc.black_and_white, doc.damage_mask)
 
     def render_preview(self, doc: PhotoDoc) -> np.ndarray | None:
         """The after image at the current strength (cheap: no network)."""
@@ -275,13 +279,14 @@ def _only_fidelity(doc: PhotoDoc, recipe) -> bool:
         and not recipe.per_face
         and old.fidelity != recipe.fidelity
         and (
-            (old.model_id, old.upscale, old.background, old.faces, old.colour_model)
+            (old.model_id, old.upscale, old.background, old.faces, old.colour_model, old.complete)
             == (
                 recipe.model_id,
                 recipe.upscale,
                 recipe.background,
                 recipe.faces,
                 recipe.colour_model,
+                recipe.complete,
             )
         )
     )

@@ -19,6 +19,8 @@ from faceapp.gui.colour_preview import ColourPreview
 from faceapp.gui.inference import JobFunction
 from faceapp.gui.state import RestoreRecipe
 
+COMPLETE_MODEL = "gpen-inpainting-1024"  # "Complete damaged faces" in the window
+
 if TYPE_CHECKING:  # the pipeline imports torch, which only the inference thread may load
     from faceapp.core.pipeline import RestoreOptions, RestoreResult
 
@@ -76,14 +78,26 @@ def options_for(
     strength: float,
     per_face: dict | None = None,
     colour_strength: float = 1.0,
+    damage_mask=None,
 ) -> RestoreOptions:
-    """Core options from the window's choices; raises ModelNotInstalledError in plain words."""
+    """Core options from the window's choices; raises ModelNotInstalledError in plain words.
+    With recipe.complete, faces under `damage_mask` (255 = damaged) are completed by
+    GPEN-Inpainting, and the rest of the damage is repaired."""
+    from faceapp.api import face_colour_fields
     from faceapp.core.pipeline import RestoreOptions
 
     background, background_model = "lanczos", None
     colour = recipe.colour_model
     if recipe.upscale > 1 and recipe.background != "lanczos":
         background, background_model = "model", model_store.require_model(recipe.background)
+    per_face = per_face or {}
+    completion = {}
+    if recipe.complete is not None and damage_mask is not None:
+        completion = {
+            "repair": "mask",
+            "repair_mask": damage_mask,
+            "face_complete_model": model_store.require_model(COMPLETE_MODEL),
+        }
     return RestoreOptions(
         face_model=model_store.require_model(recipe.model_id),
         strength=strength,
@@ -91,9 +105,11 @@ def options_for(
         upscale=recipe.upscale,
         background=background,
         background_model=background_model,
-        per_face=per_face or {},
+        per_face=per_face,
         colorize_model=colour and model_store.require_model(colour),
         color_strength=colour_strength,
+        **face_colour_fields(None, per_face),
+        **completion,
     )
 
 
@@ -165,8 +181,8 @@ def make_preview(
     else:
         compositor = PreviewCompositor(result.background, patches, upscale)
     compositor.render(strength)
-    if result.colour is not None:
-        return ColourPreview(compositor, result.colour, colour_strength)
+    if result.colour is not None or result.face_colours:
+        return ColourPreview(compositor, result.colour, colour_strength, result.face_colours)
     return compositor
 
 
@@ -180,13 +196,16 @@ def export_job(
     colour_strength: float = 1.0,
 ) -> JobFunction:
     def run(engine, progress, cancel) -> Path:
+        from faceapp.core.faces.colouring import apply_face_colours
         from faceapp.core.pipeline import compose, finish_photo, recolour
 
         cancel.raise_if_cancelled()
         image = compose(result.background, result.restored, strength, upscale)
         if result.colour is not None:
             image = recolour(image, result.colour, colour_strength, in_place=True)
-        photo = replace(source, grayscale=False) if result.colour is not None else source
+        apply_face_colours(image, result.face_colours)
+        coloured = result.colour is not None or not result.photo.grayscale
+        photo = replace(source, grayscale=False) if coloured else source
         out = finish_photo(photo, image, upscale)
         cancel.raise_if_cancelled()
         return save_photo(out, target, save, source=source.path)
