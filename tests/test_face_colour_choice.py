@@ -110,3 +110,44 @@ def test_without_a_picture_colorizer_picture_faces_stay_grey_next_to_gpen_ones(
     grey_only = RestoreOptions(per_face={0: FaceSettings(colour="grey")})
     assert pipeline.colour_each_face(_Engine(), image, _faces(2), grey_only) == []
     assert seen == []  # an uncoloured grey photo: nothing to do
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_cli_colours_the_chosen_face_only_and_keeps_the_light(tmp_path, golden_file) -> None:
+    from conftest import photo_path
+    from PIL import Image
+
+    from faceapp.cli import main
+
+    assert main(["models", "import", str(golden_file("gpen_bfr_1024")), "--as", COLOUR_ID]) == 0
+    image = Image.open(photo_path("group_photos", "deepface__couple.jpg")).convert("L")
+    image.thumbnail((420, 420))
+    source, out = tmp_path / "grey.png", tmp_path / "out.png"
+    image.save(source)
+    args = ["restore", str(source), "--faces", "none", "--face-settings", "1:colour=gpen"]
+    assert main([*args, "--output", str(out)]) == 0
+    result = np.asarray(Image.open(out)).astype(int)
+    grey = np.asarray(image).astype(int)
+    assert result.shape == (*grey.shape, 3)
+    spread = result.max(axis=2) - result.min(axis=2)
+    assert np.abs(result @ np.array([0.299, 0.587, 0.114]) - grey).max() <= 1.5
+    left_grey, coloured = _spread_in_faces(source, spread)
+    assert coloured > 8  # face 1: GPEN's colour
+    assert left_grey <= 1  # face 0: no picture colour and no GPEN: grey
+
+
+COLOUR_ID = "gpen-colorization-1024"
+
+
+def _spread_in_faces(source: Path, spread: np.ndarray) -> list[float]:
+    """The mean colour spread in the middle of each detected face, in detect's order."""
+    import faceapp
+
+    faces = faceapp.detect(source)
+    means = []
+    for face in faces:
+        x0, y0, x1, y1 = (int(v) for v in face.box)
+        dx, dy = (x1 - x0) // 3, (y1 - y0) // 3
+        means.append(float(spread[y0 + dy : y1 - dy, x0 + dx : x1 - dx].mean()))
+    return means
