@@ -72,8 +72,8 @@ class ControlsPanel(QWidget):
             self.colour_strength_label,
             self.colour_strength,
         )
-        form.addRow("Damaged faces", self.complete_faces)
-        form.addRow("", self.complete_note)
+        form.addRow(self.complete_faces)
+        form.addRow(self.complete_note)
         form.addRow("Runs on", self.device)
         self.black_and_white = False
 
@@ -92,9 +92,10 @@ class ControlsPanel(QWidget):
         )
 
     def _make_completion_control(self, controls: Controls) -> None:
-        self.complete_faces = QCheckBox("Complete damaged faces (GPEN-Inpainting)")
+        self.complete_faces = QCheckBox("Complete damaged faces (GPEN)")
+        self.complete_faces.setAccessibleName("Complete damaged faces (GPEN-Inpainting)")
         self.complete_faces.setToolTip(
-            "Where the damage mask covers part of a face, GPEN-Inpainting fills it in before "
+            "GPEN-Inpainting: where the damage mask covers part of a face, it fills it in before "
             "the face is restored; the rest of the damage is repaired as usual."
         )
         self.complete_faces.toggled.connect(lambda on: controls.set("complete_faces", on))
