@@ -161,8 +161,10 @@ def restore_photo(
     cancel: CancelToken | None = None,
     faces: list[Face] | None = None,
     keep_background: bool = True,
+    coloured: list[Face] | None = None,
 ) -> RestoreResult:
-    """The whole job on one photo. `faces` skips detection (the GUI passes the user's list).
+    """The whole job on one photo. `faces` skips detection (the GUI passes the user's list);
+    `coloured`: the faces whose own colour is applied (default: `faces`).
 
     keep_background=False pastes straight onto the upscaled background and does not keep it
     (result.background is None): one full-size float image less, for callers that will not
@@ -195,7 +197,8 @@ def restore_photo(
         out = recolour(out, colour, options.color_strength, in_place=True)
         photo = replace(photo, grayscale=False)
     stages.report("paste", 0.5, "Colouring the faces")
-    own_colours = colour_each_face(engine, out, scaled_faces(faces, options.upscale), options)
+    to_colour = scaled_faces(faces if coloured is None else coloured, options.upscale)
+    own_colours = colour_each_face(engine, out, to_colour, options, cancel)
     apply_face_colours(out, own_colours)  # over the picture's colour
     if any(c.colour is not None for c in own_colours):
         photo = replace(photo, grayscale=False)
@@ -272,6 +275,15 @@ def recolour(
     """The picture's own lightness with the predicted colour at `strength`. No network."""
     out = image if in_place else None
     return np.clip(colorize.apply(colour, image, strength, rgb=True, out=out), 0.0, 1.0, out=out)
+
+
+def lay_colours(image: np.ndarray, result: RestoreResult, strength: float) -> np.ndarray:
+    """A re-composed picture (float RGB, in place) in the result's colours: the picture's at
+    `strength`, then each face's own. No network."""
+    if result.colour is not None:
+        image = recolour(image, result.colour, strength, in_place=True)
+    apply_face_colours(image, result.face_colours)
+    return image
 
 
 def scaled_faces(faces: list[Face], scale: int) -> list[Face]:

@@ -124,7 +124,9 @@ def restore_job(
         from faceapp.core.pipeline import restore_photo
 
         others = [f for f in faces if f.index not in chosen]
-        result = restore_photo(engine, photo, options, progress, cancel, faces=others)
+        result = restore_photo(
+            engine, photo, options, progress, cancel, faces=others, coloured=faces
+        )
         if chosen:
             result = with_chosen(photo, result, faces, chosen, options)
         return result, _compositor(result, options)
@@ -152,7 +154,7 @@ def refine_job(source: Photo, result: RestoreResult, options: RestoreOptions) ->
 
 def with_chosen(photo: Photo, result, faces: list[Face], chosen: dict, options):
     """The result with the faces picked in Compare added, each at its own strength."""
-    from faceapp.core.pipeline import compose, finish_photo
+    from faceapp.core.pipeline import compose, finish_photo, lay_colours
 
     restored = list(result.restored)
     for face in faces:
@@ -162,6 +164,8 @@ def with_chosen(photo: Photo, result, faces: list[Face], chosen: dict, options):
     order = {f.index: n for n, f in enumerate(faces)}
     restored.sort(key=lambda r: order.get(r.face.index, len(order)))
     image = compose(result.background, restored, options.strength, options.upscale)
+    image = lay_colours(image, result, options.color_strength)
+    photo = replace(photo, grayscale=result.photo.grayscale)
     return replace(result, restored=restored, photo=finish_photo(photo, image, options.upscale))
 
 
@@ -196,16 +200,12 @@ def export_job(
     colour_strength: float = 1.0,
 ) -> JobFunction:
     def run(engine, progress, cancel) -> Path:
-        from faceapp.core.faces.colouring import apply_face_colours
-        from faceapp.core.pipeline import compose, finish_photo, recolour
+        from faceapp.core.pipeline import compose, finish_photo, lay_colours
 
         cancel.raise_if_cancelled()
         image = compose(result.background, result.restored, strength, upscale)
-        if result.colour is not None:
-            image = recolour(image, result.colour, colour_strength, in_place=True)
-        apply_face_colours(image, result.face_colours)
-        coloured = result.colour is not None or not result.photo.grayscale
-        photo = replace(source, grayscale=False) if coloured else source
+        image = lay_colours(image, result, colour_strength)
+        photo = replace(source, grayscale=source.grayscale and result.photo.grayscale)
         out = finish_photo(photo, image, upscale)
         cancel.raise_if_cancelled()
         return save_photo(out, target, save, source=source.path)

@@ -142,6 +142,21 @@ def test_one_face_gpen_coloured_one_kept_grey_through_the_sliders_and_export(
     _choose_colour(window, 1, None)  # a new colour choice needs the network again
     assert window.documents.stale(doc)
 
+    doc.chosen[1] = doc.result.restored[1]  # as if picked in Compare: not restored again
+    _choose_colour(window, 1, "gpen")
+    _restore(qtbot, window)
+    assert [(c.index, c.colour is not None) for c in doc.result.face_colours] == [
+        (0, True),
+        (1, True),
+    ]
+    after = window.documents.render_preview(doc)
+    assert _chroma(after[grey_face]).mean() > 8  # the picked face got GPEN's colour too
+    # the result's own picture has both faces' colour too (the preview works from 8-bit
+    # faces: on near-black pixels the golden weights' saturated noise colours magnify that
+    # rounding a few levels; real skin colours do not)
+    difference = np.abs(doc.result.photo.pixels.astype(int) - after.astype(int))
+    assert difference.max() <= 6 and difference.mean() < 0.05
+
 
 @pytest.mark.slow
 def test_a_damaged_face_is_completed_where_the_mask_says_and_nowhere_else(

@@ -75,10 +75,16 @@ class FaceColour:
 
     index: int
     matrix: np.ndarray = field(repr=False)
-    colour: np.ndarray | None = field(default=None, repr=False)
+    colour: np.ndarray | None = field(default=None, repr=False)  # float16: 6 MB at 1024
+
+    def __post_init__(self) -> None:
+        if self.colour is not None:  # only its chroma is used: half precision is plenty
+            self.colour = np.asarray(self.colour, np.float16)
 
     def aligned(self) -> np.ndarray:
-        return self.colour if self.colour is not None else _neutral(GREY_SIZE)
+        if self.colour is None:
+            return _neutral(GREY_SIZE)
+        return self.colour.astype(np.float32)
 
 
 def apply_face_colours(canvas: np.ndarray, colours: list[FaceColour]) -> None:
