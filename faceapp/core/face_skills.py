@@ -19,7 +19,6 @@ from faceapp.core.faces.colouring import (
     grey_input,
     keep_luminance,
     luma,
-    paste_face_colour,
 )
 from faceapp.core.faces.completion import damage_in_face, paint_white, paste_completed
 from faceapp.core.faces.selection import Face
@@ -28,22 +27,6 @@ from faceapp.core.progress import CancelToken
 from faceapp.core.runtime.engine import Engine
 
 OnFace = Callable[[int], None]
-
-
-def colour_faces(
-    engine: Engine,
-    model: FaceModel,
-    image: np.ndarray,
-    faces: list[Face],
-    on_face: OnFace | None = None,
-    cancel: CancelToken | None = None,
-) -> None:
-    """Colour each face of `image` (float RGB, in place) with a GPEN-Colorization model."""
-    for i, face in enumerate(faces):
-        _step(i, on_face, cancel)
-        matrix = alignment_matrix(face.landmarks, model.input_size)
-        colour = colour_aligned_face(engine, model, warp_face(image, matrix, model.input_size))
-        paste_face_colour(image, colour, matrix)
 
 
 def face_colours(

@@ -113,6 +113,10 @@ class FaceBox(QWidget):
         self.notice.setVisible(bool(restored))
         self._show(None)
 
+    def refresh(self) -> None:
+        """Show the installed models again (the selected face's choices are kept)."""
+        self._show(self.index)
+
     def _on_item(self, item: QListWidgetItem | None, _previous=None) -> None:
         self._show(None if item is None else item.data(_INDEX_ROLE))
 

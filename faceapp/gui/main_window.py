@@ -510,6 +510,7 @@ class MainWindow(QMainWindow):
         if current is not None:
             self.controls.set("model_id", current)
         self.controls_panel.refresh_models()
+        self.face_box.refresh()  # e.g. GPEN colour becomes available
 
     def report_problem(self) -> None:
         from faceapp.diagnostics import system_report

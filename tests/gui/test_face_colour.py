@@ -73,7 +73,7 @@ def _luma(pixels: np.ndarray) -> np.ndarray:
     return pixels.astype(float) @ np.array([0.299, 0.587, 0.114])
 
 
-def test_gpen_colour_needs_its_model_and_says_so(qtbot, window, tmp_path):
+def test_gpen_colour_needs_its_model_and_says_so(qtbot, window, tmp_path, gpen_1024):
     window.open_paths([_small(tmp_path, "group_photos", "deepface__couple.jpg", grey=True)])
     wait_ready(qtbot, window, 1)
     window.faces.list.setCurrentRow(0)
@@ -86,6 +86,9 @@ def test_gpen_colour_needs_its_model_and_says_so(qtbot, window, tmp_path):
     completion = window.controls_panel
     assert not completion.complete_faces.isEnabled()
     assert completion.complete_note.isVisibleTo(window)
+    _install(window, gpen_1024, "gpen-colorization-1024")  # from the model manager, say
+    assert box.colour.model().item(gpen_row).isEnabled()
+    assert not box.colour_note.isVisibleTo(window)
 
 
 @pytest.mark.slow
