@@ -70,8 +70,9 @@ def restore(
     """Restore the faces in a photo (a path, or an H x W [x 3|4] array: uint8, uint16 or float
     in [0, 1]). `model` is a catalog id (default: the recommended model); `model_file` a file.
     `faces`: "all", "auto" (the faces whose quality estimate says they need it), "largest",
-    "center", "none" or "0,2". `face_settings` gives faces their own model, strength and fidelity:
-    {0: {"model": "codeformer", "fidelity": 0.7}, 2: {"strength": 0.5}}, or the CLI's text
+    "center", "none" or "0,2". `face_settings` gives faces their own model, strength, fidelity
+    and colour (gpen, picture or grey):
+    {0: {"model": "codeformer", "fidelity": 0.7}, 2: {"colour": "grey"}}, or the CLI's text
     "0:model=codeformer,fidelity=0.7;2:strength=0.5", or a JSON file's path.
     `face_colorize` / `face_complete`: "gpen" (the catalog's GPEN-Colorization / -Inpainting
     1024) or a model file; completion fills the faces' part of the `repair` mask (below).
@@ -87,6 +88,7 @@ def restore(
     face_path = resolve_model_file(model, model_file, default=selection != "none")
     engine = engine_for(device, runtime, precision)
     bg_path = resolve_model_file(bg_model, bg_model_file, default=False)
+    per_face = _per_face(face_settings)
     options = RestoreOptions(
         face_model=face_path,
         strength=strength,
@@ -95,9 +97,9 @@ def restore(
         upscale=upscale,
         background="model" if bg_path else background,
         background_model=bg_path,
-        face_colour_model=_gpen_skill_file(face_colorize, "gpen-colorization-1024"),
+        **face_colour_fields(_gpen_skill_file(face_colorize, "gpen-colorization-1024"), per_face),
         face_complete_model=_gpen_skill_file(face_complete, "gpen-inpainting-1024"),
-        per_face=_per_face(face_settings),
+        per_face=per_face,
         **old_photo_options(
             repair,
             repair_model,
@@ -191,6 +193,18 @@ def resolve_model_file(model_id: str | None, model_file, default: bool) -> Path 
     if model_id is None and default:
         model_id = default_face_model()
     return require_model(model_id) if model_id else None
+
+
+def face_colour_fields(colour_file: Path | None, per_face: Mapping[int, FaceSettings]) -> dict:
+    """RestoreOptions' face colour fields: a GPEN-Colorization file given colours every face
+    (unless a face chose otherwise); without one, faces that chose "gpen" get the installed
+    gpen-colorization-1024 and the others keep the picture's colour."""
+    if colour_file is not None:
+        return {"face_colour_model": colour_file, "face_colour": "gpen"}
+    if any(s.colour == "gpen" for s in per_face.values()):
+        path = resolve_model_file("gpen-colorization-1024", None, default=False)
+        return {"face_colour_model": path, "face_colour": "picture"}
+    return {}
 
 
 def _gpen_skill_file(choice: str | os.PathLike | None, model_id: str) -> Path | None:

@@ -70,6 +70,7 @@ class Settings:
     colour_strength: float = 1.0
     repair: bool = True  # repair the damage marked on a photo when restoring
     repair_method: str = "opencv"  # built in, or an installed inpainting model's id (LaMa)
+    complete_faces: bool = False  # GPEN-Inpainting on faces under the marked damage
 
     def add_recent(self, path: str | os.PathLike[str]) -> None:
         """Put path first in recent_files (once), keeping at most MAX_RECENT."""
@@ -208,6 +209,7 @@ _SETTINGS_RULES: dict[str, Rule] = {
     "colour_strength": _number_in(0.0, 1.0),
     "repair": _of_type(bool),
     "repair_method": _of_type(str),
+    "complete_faces": _of_type(bool),
 }
 
 

@@ -163,7 +163,74 @@ def main(out: Path, dark: bool = False, only_repair: bool = False) -> None:
     shoot(app, out, "7-download-offer", offer)
     offer.close()
     repair_scenes(app, window, out)
+    shoot_face_skills(app, window, out, root)
     window.close()
+
+
+def shoot_face_skills(app, window, out: Path, root: Path) -> None:
+    """GPEN's colour on one face of a black-and-white photo (the other kept grey) and a face
+    completed where a scratch crossed it. The golden weights are pseudo-random: GPEN's colour
+    and completion are noise; these scenes show the controls and where the results land."""
+    import numpy as np
+    from PIL import Image
+
+    from faceapp.core.models import store as model_store
+
+    gpen_1024 = golden_file("gpen_bfr_1024", root)
+    for model_id in ("gpen-colorization-1024", "gpen-inpainting-1024"):
+        model_store.import_model(gpen_1024, model_id)
+    model_store.import_model(golden_file("ddcolor_paper_tiny", root))
+    window.model_tasks.modelsChanged.emit()
+    grey = root / "couple_grey.png"
+    Image.open(PHOTO).convert("L").save(grey)
+    doc = _open(app, window, grey)
+    window.controls_panel.colorize.setChecked(True)
+    window.faces.select_all()
+    for row, colour in ((0, "gpen"), (1, "grey")):
+        window.faces.list.setCurrentRow(row)
+        window.face_tools.set_face_colour(doc, row, colour)
+    window.faces.list.setCurrentRow(0)
+    _restore(app, window, doc)
+    window.canvas.zoom_fit()
+    window.canvas.set_divider(0.15)  # both faces on the "after" side
+    shoot(app, out, "10-face-colour", window)
+    shoot(app, out, "11-face-colour-box", window.faces)
+
+    damaged = root / "couple_scratched.png"
+    pixels = np.asarray(Image.open(PHOTO).convert("RGB")).copy()
+    mask = np.zeros(pixels.shape[:2], np.uint8)
+    for face in window.documents.docs[0].faces:  # a scratch across each face's eyes
+        x0, y0, x1, y1 = (int(v) for v in face.box)
+        top = y0 + (y1 - y0) // 3
+        mask[top : top + max(3, (y1 - y0) // 25), x0:x1] = 255
+    pixels[mask > 0] = 235  # the scratch on the print itself
+    doc = _open(app, window, damaged, pixels)
+    doc.damage_mask = mask
+    window.repair_panel.complete_faces.setChecked(True)
+    window.controls_panel.strength.setValue(0)  # show the completion, not the restoration
+    window.faces.select_all()
+    _restore(app, window, doc)
+    window.canvas.set_divider(0.4)
+    shoot(app, out, "12-completed-face", window)
+    window.canvas.zoom_actual()
+    shoot(app, out, "13-completed-face-100", window)
+
+
+def _open(app, window, path: Path, pixels=None):
+    if pixels is not None:
+        from PIL import Image
+
+        Image.fromarray(pixels).save(path)
+    window.open_paths([path])
+    doc = window.documents.docs[-1]
+    window.documents.set_current(doc)
+    wait_until(app, lambda: doc.faces and doc.status.name == "READY")
+    return doc
+
+
+def _restore(app, window, doc) -> None:
+    window.restore_action.trigger()
+    wait_until(app, lambda: doc.result is not None and doc.status.name == "RESTORED", 1800)
 
 
 if __name__ == "__main__":

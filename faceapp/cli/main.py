@@ -75,9 +75,11 @@ def _add_restore(sub) -> None:
     p.add_argument(
         "--face-settings",
         metavar="SETTINGS",
-        help="per-face model, strength and fidelity over the global ones, by the numbers "
-        "detect prints: '0:model=codeformer,fidelity=0.7;2:strength=0.5' (model: an id or a "
-        'file), or a JSON file {"0": {"model": "codeformer", "fidelity": 0.7}}',
+        help="per-face model, strength, fidelity and colour over the global ones, by the "
+        "numbers detect prints: '0:model=codeformer,fidelity=0.7;2:strength=0.5' (model: an "
+        "id or a file; colour=gpen|picture|grey for black-and-white photos: GPEN-Colorization's "
+        "colour, the picture's colour, or kept grey inside a colorized picture), or a JSON "
+        'file {"0": {"model": "codeformer", "fidelity": 0.7}}',
     )
     p.add_argument("--aligned", action="store_true", help="inputs are aligned face crops")
     p.add_argument(

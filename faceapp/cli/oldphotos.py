@@ -53,8 +53,9 @@ def _add_face_skills(group) -> None:
     colour.add_argument(
         "--face-colorize",
         choices=("gpen",),
-        help="colour the faces with GPEN-Colorization (model gpen-colorization-1024), over "
-        "--colorize's colour when both are given; the photo's own light and detail are kept",
+        help="colour every face with GPEN-Colorization (model gpen-colorization-1024), over "
+        "--colorize's colour when both are given; the photo's own light and detail are kept. "
+        "One face only, or some kept grey: --face-settings '0:colour=gpen;1:colour=grey'",
     )
     colour.add_argument(
         "--face-colorize-file", type=Path, metavar="PATH", help="a GPEN-Colorization file"

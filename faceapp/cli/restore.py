@@ -29,7 +29,12 @@ class RestoreCommand:
 
     @classmethod
     def from_args(cls, args) -> RestoreCommand:
-        from faceapp.api import engine_for, resolve_face_model, resolve_model_file
+        from faceapp.api import (
+            engine_for,
+            face_colour_fields,
+            resolve_face_model,
+            resolve_model_file,
+        )
         from faceapp.cli.oldphotos import old_photo_fields
 
         faces = parse_selection(args.faces)
@@ -60,7 +65,7 @@ class RestoreCommand:
             background=background,
             background_model=bg_path,
             mask=args.mask,
-            face_colour_model=colour_path,
+            **face_colour_fields(colour_path, per_face),
             face_complete_model=complete_path,
             per_face=per_face,
             **old_photo_fields(args),

@@ -1,4 +1,4 @@
-"""Per-face settings: one face can use its own model, strength and fidelity.
+"""Per-face settings: one face can use its own model, strength, fidelity and colour.
 
 People rarely want one model and one strength for every face of a group photo: a child's
 face may look best with CodeFormer at high fidelity, an adult's with GFPGAN at 0.7. A setting
@@ -6,6 +6,10 @@ left out (None) falls back to the photo's own (RestoreOptions.settings_for).
 
 Written for the command line as "0:model=codeformer,fidelity=0.7;2:strength=0.5", or as a
 JSON file {"0": {"model": "codeformer", "fidelity": 0.7}, "2": {"strength": 0.5}}.
+
+A face's colour (for black-and-white photos): "gpen" (GPEN-Colorization colours it),
+"picture" (it keeps whatever colour the picture gets) or "grey" (it stays grey inside a
+colorized picture), e.g. "0:colour=gpen;1:colour=grey".
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-KEYS = ("model", "strength", "fidelity")
+KEYS = ("model", "strength", "fidelity", "colour")
+COLOURS = ("gpen", "picture", "grey")
 
 
 @dataclass(frozen=True)
@@ -23,8 +28,11 @@ class FaceSettings:
     model: Path | None = None  # a face model file; None: the photo's model
     strength: float | None = None
     fidelity: float | None = None
+    colour: str | None = None  # see COLOURS; None: the photo's choice
 
     def __post_init__(self) -> None:
+        if self.colour is not None and self.colour not in COLOURS:
+            raise ValueError(f"A face's colour is gpen, picture or grey, not {self.colour!r}.")
         for name in ("strength", "fidelity"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
@@ -36,6 +44,7 @@ class FaceSettings:
             self.model if self.model is not None else base.model,
             self.strength if self.strength is not None else base.strength,
             self.fidelity if self.fidelity is not None else base.fidelity,
+            self.colour if self.colour is not None else base.colour,
         )
 
 
@@ -106,7 +115,17 @@ def _settings(values: Mapping[str, object], resolve: ModelResolver, where: str) 
         resolve(str(model)) if model is not None else None,
         _number(values.get("strength"), where),
         _number(values.get("fidelity"), where),
+        _colour(values.get("colour"), where),
     )
+
+
+def _colour(value: object, where: str) -> str | None:
+    if value is None:
+        return None
+    colour = str(value).strip().lower()
+    if colour not in COLOURS:
+        raise ValueError(f"'{where}': colour is gpen, picture or grey, not {value!r}.")
+    return colour
 
 
 def _number(value: object, where: str) -> float | None:

@@ -13,7 +13,13 @@ from collections.abc import Callable
 import numpy as np
 
 from faceapp.core.faces.alignment import alignment_matrix, warp_face
-from faceapp.core.faces.colouring import grey_input, keep_luminance, luma, paste_face_colour
+from faceapp.core.faces.colouring import (
+    GREY_SIZE,
+    FaceColour,
+    grey_input,
+    keep_luminance,
+    luma,
+)
 from faceapp.core.faces.completion import damage_in_face, paint_white, paste_completed
 from faceapp.core.faces.selection import Face
 from faceapp.core.models.loading import FaceModel
@@ -23,20 +29,31 @@ from faceapp.core.runtime.engine import Engine
 OnFace = Callable[[int], None]
 
 
-def colour_faces(
+def face_colours(
     engine: Engine,
-    model: FaceModel,
+    model: FaceModel | None,
     image: np.ndarray,
     faces: list[Face],
-    on_face: OnFace | None = None,
+    choices: list[str],
     cancel: CancelToken | None = None,
-) -> None:
-    """Colour each face of `image` (float RGB, in place) with a GPEN-Colorization model."""
-    for i, face in enumerate(faces):
-        _step(i, on_face, cancel)
-        matrix = alignment_matrix(face.landmarks, model.input_size)
-        colour = colour_aligned_face(engine, model, warp_face(image, matrix, model.input_size))
-        paste_face_colour(image, colour, matrix)
+) -> list[FaceColour]:
+    """Each face's colour by its choice ("gpen": GPEN-Colorization's, needs `model`; "grey":
+    neutral; "picture": none), computed from `image` (float RGB) but not applied: the caller
+    lays them over the picture's colour (colouring.apply_face_colours), now and on every
+    re-compose, without the network."""
+    colours = []
+    for i, (face, choice) in enumerate(zip(faces, choices, strict=True)):
+        _step(i, None, cancel)
+        if choice == "grey":
+            matrix = alignment_matrix(face.landmarks, GREY_SIZE)
+            colours.append(FaceColour(face.index, matrix))
+        elif choice == "gpen":
+            if model is None:
+                raise ValueError("GPEN colour needs the GPEN-Colorization model.")
+            matrix = alignment_matrix(face.landmarks, model.input_size)
+            crop = warp_face(image, matrix, model.input_size)
+            colours.append(FaceColour(face.index, matrix, colour_aligned_face(engine, model, crop)))
+    return colours
 
 
 def colour_aligned_face(engine: Engine, model: FaceModel, crop: np.ndarray) -> np.ndarray:

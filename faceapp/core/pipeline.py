@@ -23,15 +23,15 @@ from faceapp.core.background import lanczos, upscale_with_model
 from faceapp.core.colour import colorize
 from faceapp.core.colour.colorize import ColourPrediction
 from faceapp.core.errors import FaceappError
-from faceapp.core.face_settings import FaceSettings, PerFace, model_name
+from faceapp.core.face_settings import COLOURS, FaceSettings, PerFace, model_name
 from faceapp.core.face_skills import (
     colour_aligned_face,
-    colour_faces,
     complete_aligned_face,
     complete_faces,
+    face_colours,
 )
 from faceapp.core.faces.alignment import alignment_matrix, warp_face
-from faceapp.core.faces.colouring import keep_luminance, luma
+from faceapp.core.faces.colouring import FaceColour, apply_face_colours, keep_luminance, luma
 from faceapp.core.faces.parsing import parsing_mask
 from faceapp.core.faces.paste import FacePatch, paste_faces
 from faceapp.core.faces.quality import assess_face
@@ -57,7 +57,8 @@ class RestoreOptions:
     background: str = "lanczos"  # "lanczos", "none" or "model"
     background_model: Path | None = None
     mask: str = "auto"  # "auto" or "oval", see MASKS
-    face_colour_model: Path | None = None  # GPEN-Colorization: colour every face
+    face_colour_model: Path | None = None  # GPEN-Colorization (for faces whose colour is gpen)
+    face_colour: str = "gpen"  # with face_colour_model: the colour of faces with no own choice
     face_complete_model: Path | None = None  # GPEN-Inpainting: complete faces under the repair
     per_face: PerFace = field(default_factory=dict)  # face index -> its own settings
     repair: str = "none"  # "none", "auto" (the proposed mask) or "mask" (repair_mask)
@@ -76,6 +77,17 @@ class RestoreOptions:
         if not 0.0 <= self.color_strength <= 1.0:
             raise ValueError("The colour strength goes from 0 to 1.")
         colorize.check_size(self.colorize_size)
+        self._check_face_colours()
+
+    def _check_face_colours(self) -> None:
+        if self.face_colour not in COLOURS:
+            raise ValueError("A face's colour is gpen, picture or grey.")
+        wants_gpen = any(s.colour == "gpen" for s in self.per_face.values())
+        if wants_gpen and self.face_colour_model is None:
+            raise ValueError(
+                "GPEN colour for a face needs the GPEN-Colorization model "
+                "(gpen-colorization-1024): install it, or use --face-colorize-file."
+            )
 
     def _check_faces_and_background(self) -> None:
         if not 0.0 <= self.strength <= 1.0 or not 0.0 <= self.fidelity <= 1.0:
@@ -93,6 +105,14 @@ class RestoreOptions:
                 "Completing faces needs to know where the damage is: a damage mask "
                 "(white = damaged) or the automatic repair."
             )
+
+    def colour_for(self, index: int) -> str:
+        """Face `index`'s colour: its own choice, else gpen for every face when a
+        GPEN-Colorization model is given (face_colour), else the picture's."""
+        own = self.per_face.get(index)
+        if own is not None and own.colour is not None:
+            return own.colour
+        return self.face_colour if self.face_colour_model is not None else "picture"
 
     def settings_for(self, index: int) -> FaceSettings:
         """The model, strength and fidelity face `index` is restored with."""
@@ -115,6 +135,7 @@ class RestoreResult:
     restored: list[RestoredFace]  # the ones restored
     background: np.ndarray | None = field(default=None, repr=False)  # cached for re-composing
     colour: ColourPrediction | None = field(default=None, repr=False)  # for re-colouring
+    face_colours: list[FaceColour] = field(default_factory=list)  # laid over the colour
 
 
 class _Stages:
@@ -140,8 +161,10 @@ def restore_photo(
     cancel: CancelToken | None = None,
     faces: list[Face] | None = None,
     keep_background: bool = True,
+    coloured: list[Face] | None = None,
 ) -> RestoreResult:
-    """The whole job on one photo. `faces` skips detection (the GUI passes the user's list).
+    """The whole job on one photo. `faces` skips detection (the GUI passes the user's list);
+    `coloured`: the faces whose own colour is applied (default: `faces`).
 
     keep_background=False pastes straight onto the upscaled background and does not keep it
     (result.background is None): one full-size float image less, for callers that will not
@@ -173,15 +196,37 @@ def restore_photo(
         colour = predict_colour(engine, out, options)
         out = recolour(out, colour, options.color_strength, in_place=True)
         photo = replace(photo, grayscale=False)
-    if options.face_colour_model is not None:  # over the picture's colour: faces by GPEN
-        stages.report("paste", 0.5, "Colouring the faces")
-        model = engine.face_model(options.face_colour_model)
-        colour_faces(engine, model, out, scaled_faces(faces, options.upscale), cancel=cancel)
+    stages.report("paste", 0.5, "Colouring the faces")
+    to_colour = scaled_faces(faces if coloured is None else coloured, options.upscale)
+    own_colours = colour_each_face(engine, out, to_colour, options, cancel)
+    apply_face_colours(out, own_colours)  # over the picture's colour
+    if any(c.colour is not None for c in own_colours):
         photo = replace(photo, grayscale=False)
     stages.report("paste", 1, "Done")
     kept = background if keep_background else None
     result = finish_photo(photo, out, options.upscale)
-    return RestoreResult(result, faces, restored, kept, colour)
+    return RestoreResult(result, faces, restored, kept, colour, own_colours)
+
+
+def colour_each_face(
+    engine: Engine,
+    image: np.ndarray,
+    faces: list[Face],
+    options: RestoreOptions,
+    cancel: CancelToken | None = None,
+) -> list[FaceColour]:
+    """The faces' own colours (options.colour_for), not yet applied. Without a picture
+    colorizer the picture is grey: then, once some face is GPEN-coloured, "picture" faces are
+    made grey too, so the tint a restoration model gives a grey face cannot show."""
+    choices = [options.colour_for(f.index) for f in faces]
+    if "gpen" in choices and options.colorize_model is None:
+        choices = ["grey" if c == "picture" else c for c in choices]
+    elif "gpen" not in choices and options.colorize_model is None:
+        return []  # nothing coloured: the photo stays as grey as it was
+    model = None
+    if "gpen" in choices:
+        model = engine.face_model(options.face_colour_model, cancel=cancel)
+    return face_colours(engine, model, image, faces, choices, cancel)
 
 
 def _plan(options: RestoreOptions) -> list[tuple[str, float]]:
@@ -230,6 +275,15 @@ def recolour(
     """The picture's own lightness with the predicted colour at `strength`. No network."""
     out = image if in_place else None
     return np.clip(colorize.apply(colour, image, strength, rgb=True, out=out), 0.0, 1.0, out=out)
+
+
+def lay_colours(image: np.ndarray, result: RestoreResult, strength: float) -> np.ndarray:
+    """A re-composed picture (float RGB, in place) in the result's colours: the picture's at
+    `strength`, then each face's own. No network."""
+    if result.colour is not None:
+        image = recolour(image, result.colour, strength, in_place=True)
+    apply_face_colours(image, result.face_colours)
+    return image
 
 
 def scaled_faces(faces: list[Face], scale: int) -> list[Face]:

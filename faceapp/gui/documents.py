@@ -162,7 +162,7 @@ class Documents(QObject):
                 self.controls.strength,
                 per_face,
                 self.controls.colour_strength,
-                doc.damage_mask if recipe.repair else None,
+                doc.damage_mask,
             )
         except Exception as exc:
             self.error.emit(report_from_exception(exc, doc.name))
@@ -279,17 +279,19 @@ def _only_fidelity(doc: PhotoDoc, recipe) -> bool:
         old is not None
         and old.repair is None
         and recipe.repair is None
+        and recipe.complete is None  # completed faces, too, come from the repaired pixels
         and not old.per_face
         and not recipe.per_face
         and old.fidelity != recipe.fidelity
         and (
-            (old.model_id, old.upscale, old.background, old.faces, old.colour_model)
+            (old.model_id, old.upscale, old.background, old.faces, old.colour_model, old.complete)
             == (
                 recipe.model_id,
                 recipe.upscale,
                 recipe.background,
                 recipe.faces,
                 recipe.colour_model,
+                recipe.complete,
             )
         )
     )

@@ -1,5 +1,5 @@
-"""Under the face list: the selected face's own strength, "Compare models…", and the notice for
-photos faceapp already restored."""
+"""Under the face list: the selected face's own model, strength and (black-and-white photos)
+colour, "Compare models…", and the notice for photos faceapp already restored."""
 
 from __future__ import annotations
 
@@ -25,6 +25,16 @@ from faceapp.gui.faces_panel import FacesPanel
 from faceapp.gui.state import PhotoDoc
 
 _INDEX_ROLE = Qt.ItemDataRole.UserRole
+COLOUR_MODEL = "gpen-colorization-1024"
+COLOURS = (  # (text, FaceChoice.colour)
+    ("Picture colour", None),
+    ("GPEN colour", "gpen"),
+    ("Keep grey", "grey"),
+)
+NEEDS_GPEN = (
+    "GPEN colour needs the GPEN-Colorization model (gpen-colorization-1024). "
+    "Install it from Models… to use it."
+)
 
 
 class FaceBox(QWidget):
@@ -56,9 +66,24 @@ class FaceBox(QWidget):
         self.strength.setRange(0, 100)
         self.strength.setAccessibleName("This face's strength")
         self.strength.valueChanged.connect(self._on_strength)
+        self._make_colour()
         self._build()
         faces.list.currentItemChanged.connect(self._on_item)
         self.bind(None)
+
+    def _make_colour(self) -> None:
+        self.colour = QComboBox()
+        self.colour.setAccessibleName("This face's colour")
+        self.colour.setToolTip(
+            "Black-and-white photos: colour this face with GPEN (a face colorizer), let it "
+            "take the picture's colour, or keep it grey. Takes effect on Restore."
+        )
+        for text, value in COLOURS:
+            self.colour.addItem(text, value)
+        self.colour.activated.connect(self._on_colour)
+        self.colour_label = QLabel("Colour")
+        self.colour_note = QLabel(NEEDS_GPEN)
+        self.colour_note.setWordWrap(True)
 
     def _build(self) -> None:
         row = QHBoxLayout()
@@ -70,12 +95,17 @@ class FaceBox(QWidget):
         strength = QHBoxLayout()
         strength.addWidget(self.own)
         strength.addWidget(self.strength, 1)
+        colour = QHBoxLayout()
+        colour.addWidget(self.colour_label)
+        colour.addWidget(self.colour, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.notice)
         layout.addLayout(row)
         layout.addLayout(model)
         layout.addLayout(strength)
+        layout.addLayout(colour)
+        layout.addWidget(self.colour_note)
 
     def bind(self, doc: PhotoDoc | None) -> None:
         self.doc = doc
@@ -83,13 +113,17 @@ class FaceBox(QWidget):
         self.notice.setVisible(bool(restored))
         self._show(None)
 
+    def refresh(self) -> None:
+        """Show the installed models again (the selected face's choices are kept)."""
+        self._show(self.index)
+
     def _on_item(self, item: QListWidgetItem | None, _previous=None) -> None:
         self._show(None if item is None else item.data(_INDEX_ROLE))
 
     def _show(self, index: int | None) -> None:
         self.index = index
         enabled = self.doc is not None and index is not None
-        for widget in (self.compare_button, self.model, self.own, self.strength):
+        for widget in (self.compare_button, self.model, self.own, self.strength, self.colour):
             widget.setEnabled(enabled)
         self.title.setText(f"Face {index + 1}" if enabled else "Select a face")
         choice = self.doc.choices.get(index, FaceChoice()) if enabled else FaceChoice()
@@ -103,6 +137,22 @@ class FaceBox(QWidget):
         self.strength.setEnabled(enabled and own)
         for widget in (self.own, self.strength):
             widget.blockSignals(False)
+        self._show_colour(choice.colour)
+
+    def _show_colour(self, current: str | None) -> None:
+        """Only for black-and-white photos; GPEN colour only with its model installed."""
+        grey_photo = self.doc is not None and self.doc.black_and_white
+        installed = model_store.installed_path(COLOUR_MODEL) is not None
+        gpen_row = self.colour.findData("gpen")
+        self.colour.model().item(gpen_row).setEnabled(installed)
+        self.colour.setCurrentIndex(max(self.colour.findData(current), 0))
+        for widget in (self.colour_label, self.colour):
+            widget.setVisible(grey_photo)
+        self.colour_note.setVisible(grey_photo and not installed)
+
+    def _on_colour(self, _row: int) -> None:
+        if self.doc is not None and self.index is not None:
+            self.tools.set_face_colour(self.doc, self.index, self.colour.currentData())
 
     def _fill_models(self, current: str | None) -> None:
         self.model.clear()

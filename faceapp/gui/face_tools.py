@@ -60,7 +60,7 @@ class FaceTools(QObject):
         """This face uses `result` (a CandidateResult) from now on: no inference."""
         old = doc.choices.get(index, FaceChoice())
         candidate = result.candidate
-        doc.choices[index] = FaceChoice(candidate.name, old.strength, candidate.fidelity)
+        doc.choices[index] = replace(old, model_id=candidate.name, fidelity=candidate.fidelity)
         doc.chosen[index] = result.restored
         doc.excluded.discard(index)
         if doc.result is not None:
@@ -77,8 +77,17 @@ class FaceTools(QObject):
         old = doc.choices.get(index, FaceChoice())
         if old.model_id == model_id:
             return
-        doc.choices[index] = FaceChoice(model_id, old.strength, None)
+        doc.choices[index] = replace(old, model_id=model_id, fidelity=None)
         doc.chosen.pop(index, None)  # a result picked in Compare was for another model
+        doc.changed.emit()
+
+    def set_face_colour(self, doc: PhotoDoc, index: int, colour: str | None) -> None:
+        """This face's colour ("gpen", "picture", "grey"; None: the picture's); it takes
+        effect on Restore (GPEN colours the face with the network)."""
+        old = doc.choices.get(index, FaceChoice())
+        if old.colour == colour:
+            return
+        doc.choices[index] = replace(old, colour=colour)
         doc.changed.emit()
 
     def set_face_strength(self, doc: PhotoDoc, index: int, strength: float | None) -> None:

@@ -63,6 +63,7 @@ def controls_from(settings: Settings) -> Controls:
     controls.colour_model = settings.colour_model
     controls.colour_strength = settings.colour_strength
     controls.repair, controls.repair_method = settings.repair, settings.repair_method
+    controls.complete_faces = settings.complete_faces
     return controls
 
 
@@ -563,6 +564,7 @@ class MainWindow(QMainWindow):
             self.controls.set("model_id", current)
         self.controls_panel.refresh_models()
         self.repair_panel.refresh_models()
+        self.face_box.refresh()  # e.g. GPEN colour becomes available
 
     def report_problem(self) -> None:
         from faceapp.diagnostics import system_report
@@ -604,6 +606,7 @@ class MainWindow(QMainWindow):
             c.colour_strength,
         )
         s.repair, s.repair_method = c.repair, c.repair_method
+        s.complete_faces = c.complete_faces
         s.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
         s.welcome_seen = True
 

@@ -21,6 +21,8 @@ from faceapp.gui.colour_preview import ColourPreview
 from faceapp.gui.inference import JobFunction
 from faceapp.gui.state import RestoreRecipe
 
+COMPLETE_MODEL = "gpen-inpainting-1024"  # "Complete damaged faces" in the window
+
 if TYPE_CHECKING:  # the pipeline imports torch, which only the inference thread may load
     from faceapp.core.pipeline import RestoreOptions, RestoreResult
 
@@ -81,21 +83,16 @@ def options_for(
     damage: np.ndarray | None = None,
 ) -> RestoreOptions:
     """Core options from the window's choices; raises ModelNotInstalledError in plain words.
-    `damage`: the photo's damage mask, copied (the window may paint on while the job runs)."""
+    `damage`: the photo's damage mask (255 = damaged), copied: the window may paint on while
+    the job runs."""
+    from faceapp.api import face_colour_fields
     from faceapp.core.pipeline import RestoreOptions
 
-    repair = {}
-    if recipe.repair is not None and damage is not None:
-        method = recipe.repair[0]
-        repair = {
-            "repair": "mask",
-            "repair_mask": damage.copy(),
-            "repair_model": None if method == "opencv" else model_store.require_model(method),
-        }
     background, background_model = "lanczos", None
     colour = recipe.colour_model
     if recipe.upscale > 1 and recipe.background != "lanczos":
         background, background_model = "model", model_store.require_model(recipe.background)
+    per_face = per_face or {}
     return RestoreOptions(
         face_model=model_store.require_model(recipe.model_id),
         strength=strength,
@@ -103,11 +100,29 @@ def options_for(
         upscale=recipe.upscale,
         background=background,
         background_model=background_model,
-        per_face=per_face or {},
+        per_face=per_face,
         colorize_model=colour and model_store.require_model(colour),
         color_strength=colour_strength,
-        **repair,
+        **face_colour_fields(None, per_face),
+        **_damage_fields(recipe, damage),
     )
+
+
+def _damage_fields(recipe: RestoreRecipe, damage: np.ndarray | None) -> dict:
+    """Repair of the marked damage, and GPEN completion of the faces under it. Completing
+    needs the core's repair step (it maps the mask into each face), so with repair switched
+    off the marked damage is still repaired, by the built-in method."""
+    if damage is None or (recipe.repair is None and recipe.complete is None):
+        return {}
+    method = recipe.repair[0] if recipe.repair is not None else "opencv"
+    fields = {
+        "repair": "mask",
+        "repair_mask": damage.copy(),
+        "repair_model": None if method == "opencv" else model_store.require_model(method),
+    }
+    if recipe.complete is not None:
+        fields["face_complete_model"] = model_store.require_model(COMPLETE_MODEL)
+    return fields
 
 
 def restore_job(
@@ -121,7 +136,9 @@ def restore_job(
         from faceapp.core.pipeline import restore_photo
 
         others = [f for f in faces if f.index not in chosen]
-        result = restore_photo(engine, photo, options, progress, cancel, faces=others)
+        result = restore_photo(
+            engine, photo, options, progress, cancel, faces=others, coloured=faces
+        )
         if chosen:
             result = with_chosen(photo, result, faces, chosen, options)
         return result, _compositor(result, options)
@@ -149,7 +166,7 @@ def refine_job(source: Photo, result: RestoreResult, options: RestoreOptions) ->
 
 def with_chosen(photo: Photo, result, faces: list[Face], chosen: dict, options):
     """The result with the faces picked in Compare added, each at its own strength."""
-    from faceapp.core.pipeline import compose, finish_photo
+    from faceapp.core.pipeline import compose, finish_photo, lay_colours
 
     restored = list(result.restored)
     for face in faces:
@@ -159,6 +176,8 @@ def with_chosen(photo: Photo, result, faces: list[Face], chosen: dict, options):
     order = {f.index: n for n, f in enumerate(faces)}
     restored.sort(key=lambda r: order.get(r.face.index, len(order)))
     image = compose(result.background, restored, options.strength, options.upscale)
+    image = lay_colours(image, result, options.color_strength)
+    photo = replace(photo, grayscale=result.photo.grayscale)
     return replace(result, restored=restored, photo=finish_photo(photo, image, options.upscale))
 
 
@@ -178,8 +197,8 @@ def make_preview(
     else:
         compositor = PreviewCompositor(result.background, patches, upscale)
     compositor.render(strength)
-    if result.colour is not None:
-        return ColourPreview(compositor, result.colour, colour_strength)
+    if result.colour is not None or result.face_colours:
+        return ColourPreview(compositor, result.colour, colour_strength, result.face_colours)
     return compositor
 
 
@@ -193,13 +212,12 @@ def export_job(
     colour_strength: float = 1.0,
 ) -> JobFunction:
     def run(engine, progress, cancel) -> Path:
-        from faceapp.core.pipeline import compose, finish_photo, recolour
+        from faceapp.core.pipeline import compose, finish_photo, lay_colours
 
         cancel.raise_if_cancelled()
         image = compose(result.background, result.restored, strength, upscale)
-        if result.colour is not None:
-            image = recolour(image, result.colour, colour_strength, in_place=True)
-        photo = replace(source, grayscale=False) if result.colour is not None else source
+        image = lay_colours(image, result, colour_strength)
+        photo = replace(source, grayscale=source.grayscale and result.photo.grayscale)
         out = finish_photo(photo, image, upscale)
         cancel.raise_if_cancelled()
         return save_photo(out, target, save, source=source.path)

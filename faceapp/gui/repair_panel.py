@@ -23,6 +23,7 @@ from faceapp.core.models import catalog
 from faceapp.core.models import store as model_store
 from faceapp.gui.damage_mask import DamageMask
 from faceapp.gui.damage_painter import BRUSH, ERASER, DamagePainter
+from faceapp.gui.photo_jobs import COMPLETE_MODEL
 from faceapp.gui.repair_tools import RepairTools
 from faceapp.gui.state import Controls, Status
 
@@ -65,15 +66,21 @@ class RepairPanel(QWidget):
             "Eraser", "E", "Take marks off where nothing is damaged", self._on_eraser, True
         )
         self.show_action = self._action(
-            "Show damage", "D", "Show the marked damage in red over the photo",
-            self.painter.set_shown, True,
+            "Show damage",
+            "D",
+            "Show the marked damage in red over the photo",
+            self.painter.set_shown,
+            True,
         )
         self.undo_action = self._action(
-            "Undo", QKeySequence(QKeySequence.StandardKey.Undo).toString(),
-            "Undo the last change to the damage marks", self.undo,
+            "Undo",
+            QKeySequence(QKeySequence.StandardKey.Undo).toString(),
+            "Undo the last change to the damage marks",
+            self.undo,
         )
         self.find_action = self._action(
-            "Find scratches and dust", None,
+            "Find scratches and dust",
+            None,
             "Mark thin lines, cracks and specks found in the photo itself (faces are left "
             "out: the face model repairs them). Check the marks before restoring.",
             self.find,
@@ -126,6 +133,18 @@ class RepairPanel(QWidget):
         self.method.activated.connect(
             lambda _i: self.controls.set("repair_method", self.method.currentData())
         )
+        self.complete_faces = QCheckBox("Complete damaged faces (GPEN)")
+        self.complete_faces.setAccessibleName("Complete damaged faces (GPEN-Inpainting)")
+        self.complete_faces.setToolTip(
+            "GPEN-Inpainting: where the marked damage covers part of a face, it fills it in "
+            "before the face is restored; the rest of the marked damage is repaired as usual "
+            "(with the quick fix when Repair is off)."
+        )
+        self.complete_faces.toggled.connect(lambda on: self.controls.set("complete_faces", on))
+        self.complete_note = QLabel(
+            "Needs the GPEN-Inpainting model (gpen-inpainting-1024): install it from Models…"
+        )
+        self.complete_note.setWordWrap(True)
 
     def _layout(self) -> None:
         grid = QGridLayout(self)
@@ -148,6 +167,8 @@ class RepairPanel(QWidget):
         grid.addLayout(shown, 4, 0, 1, 2)
         grid.addWidget(self.repair, 5, 0)
         grid.addWidget(self.method, 5, 1)
+        grid.addWidget(self.complete_faces, 6, 0, 1, 2)
+        grid.addWidget(self.complete_note, 7, 0, 1, 2)
         self._on_finding(None)
 
     def refresh_models(self) -> None:
@@ -164,6 +185,15 @@ class RepairPanel(QWidget):
             "Quick fix: built in, good for thin scratches and dust. LaMa: better on wide "
             "damage (Models… → LaMa)."
         )
+        self._refresh_completion()
+
+    def _refresh_completion(self) -> None:
+        completes = model_store.installed_path(COMPLETE_MODEL) is not None
+        if not completes and self.controls.complete_faces:
+            self.controls.set("complete_faces", False)
+        self.complete_faces.setEnabled(completes)
+        self.complete_faces.setChecked(self.controls.complete_faces)
+        self.complete_note.setVisible(not completes)
 
     # --- doing -----------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ class RestoreRecipe:
     per_face: tuple = ()  # (index, model id, fidelity) of faces with their own model/fidelity
     colour_model: str | None = None  # a DDColor id when the photo is colorized
     repair: tuple | None = None  # (method, damage version) when the painted damage is repaired
+    complete: int | None = None  # the damage version when faces under it are completed (GPEN)
 
 
 class PhotoDoc(QObject):
@@ -150,6 +151,7 @@ class Controls(QObject):
         self.colour_strength = 1.0  # re-blended without the network
         self.repair = True  # repair the damage marked on a photo (when some is marked)
         self.repair_method = "opencv"  # OpenCV's built-in inpainting, or an installed LaMa id
+        self.complete_faces = False  # GPEN-Inpainting where the damage mask covers a face
 
     def set(self, name: str, value: object) -> None:
         if getattr(self, name) != value:
@@ -168,6 +170,7 @@ class Controls(QObject):
         repair = None
         if self.repair and damage_version is not None:
             repair = (self.repair_method, damage_version)
+        complete = damage_version if self.complete_faces else None
         return RestoreRecipe(
             self.model_id,
             self.fidelity,
@@ -177,4 +180,5 @@ class Controls(QObject):
             per_face,
             colour,
             repair,
+            complete,
         )

@@ -28,8 +28,9 @@ pytestmark = pytest.mark.shared
 
 def wait_ready(qtbot, window: MainWindow) -> PhotoDoc:
     qtbot.waitUntil(
-        lambda: window.documents.current is not None
-        and window.documents.current.status is Status.READY,
+        lambda: (
+            window.documents.current is not None and window.documents.current.status is Status.READY
+        ),
         timeout=JOB_TIMEOUT_MS,
     )
     return window.documents.current
@@ -227,7 +228,11 @@ def test_the_method_list_offers_lama_only_when_installed(qtbot, window, monkeypa
     monkeypatch.setattr(
         model_store,
         "installed_file",
-        lambda entry: Path("big-lama.ckpt") if entry.id == "lama-big" else real(entry),
+        lambda entry: (
+            Path(entry.file_name)
+            if entry.id in ("lama-big", "gpen-inpainting-1024")
+            else real(entry)
+        ),
     )
     panel.refresh_models()
     assert panel.method.findData("lama-big") == 1
@@ -328,7 +333,11 @@ def test_the_repair_choice_is_remembered(qtbot, monkeypatch):
     monkeypatch.setattr(
         model_store,
         "installed_file",
-        lambda entry: Path("big-lama.ckpt") if entry.id == "lama-big" else real(entry),
+        lambda entry: (
+            Path(entry.file_name)
+            if entry.id in ("lama-big", "gpen-inpainting-1024")
+            else real(entry)
+        ),
     )
     first = MainWindow(Settings())
     qtbot.addWidget(first)
@@ -336,14 +345,16 @@ def test_the_repair_choice_is_remembered(qtbot, monkeypatch):
     panel.method.setCurrentIndex(panel.method.findData("lama-big"))
     panel.method.activated.emit(panel.method.currentIndex())
     panel.repair.setChecked(False)
+    panel.complete_faces.setChecked(True)
     first.remember()
     saved = first.settings
     first.shutdown()
-    assert (saved.repair, saved.repair_method) == (False, "lama-big")
+    assert (saved.repair, saved.repair_method, saved.complete_faces) == (False, "lama-big", True)
     again = MainWindow(settings_from_dict(asdict(saved)))  # through the file's checks
     qtbot.addWidget(again)
     assert again.repair_panel.method.currentData() == "lama-big"
     assert not again.controls.repair and not again.repair_panel.repair.isChecked()
+    assert again.controls.complete_faces and again.repair_panel.complete_faces.isChecked()
     again.shutdown()
 
 

@@ -5,9 +5,15 @@ colour is used: the luminance stays the photo's own (YUV, as the official post-p
 when sizes differ; faceapp always does it), so restored detail and the photo's tones survive and
 no brightness edge can show where the face meets neck and hair. The colour is blended in with a
 soft face mask, so skin colour fades into whatever colour the rest of the picture has.
+
+A face the user wants grey inside a colorized picture gets the same soft paste with a neutral
+(zero-chroma) face, so its edge is as smooth as a GPEN-coloured face's.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -57,3 +63,38 @@ def paste_face_colour(
     alpha = placed.alpha[..., None]
     yuv[..., 1:] += alpha * (face_yuv[..., 1:] - yuv[..., 1:])
     canvas[y0:y1, x0:x1] = keep_luminance(cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB), luma(region))
+
+
+GREY_SIZE = 512  # a grey face's chroma is zero everywhere: its size only sets the mask's detail
+
+
+@dataclass
+class FaceColour:
+    """One face's colour as kept for re-composing without the network: the aligned colour
+    face (None: neutral, the face stays grey) and its alignment in the output canvas."""
+
+    index: int
+    matrix: np.ndarray = field(repr=False)
+    colour: np.ndarray | None = field(default=None, repr=False)  # float16: 6 MB at 1024
+
+    def __post_init__(self) -> None:
+        if self.colour is not None:  # only its chroma is used: half precision is plenty
+            self.colour = np.asarray(self.colour, np.float16)
+
+    def aligned(self) -> np.ndarray:
+        if self.colour is None:
+            return _neutral(GREY_SIZE)
+        return self.colour.astype(np.float32)
+
+
+def apply_face_colours(canvas: np.ndarray, colours: list[FaceColour]) -> None:
+    """Lay each face's colour (chroma only, soft mask) over `canvas` (float RGB, in place)."""
+    for face in colours:
+        paste_face_colour(canvas, face.aligned(), face.matrix)
+
+
+@lru_cache(maxsize=2)
+def _neutral(size: int) -> np.ndarray:
+    face = np.full((size, size, 3), 0.5, np.float32)
+    face.flags.writeable = False
+    return face
