@@ -540,7 +540,12 @@ class MainWindow(QMainWindow):
 
     def _keep(self, dialog) -> None:
         self._dialogs.append(dialog)
-        dialog.finished.connect(lambda _r: self._dialogs.remove(dialog))
+        dialog.finished.connect(lambda _r: self._forget_dialog(dialog))
+
+    def _forget_dialog(self, dialog) -> None:
+        # finished came twice for one Compare dialog in the screenshot run: forget it once
+        if dialog in self._dialogs:
+            self._dialogs.remove(dialog)
 
     def _use_model(self, model_id: str) -> None:
         if model_store.installed_path(model_id) is not None:
