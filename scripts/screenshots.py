@@ -193,8 +193,8 @@ def shoot_face_skills(app, window, out: Path, root: Path) -> None:
     _restore(app, window, doc)
     window.canvas.zoom_fit()
     window.canvas.set_divider(0.15)  # both faces on the "after" side
-    shoot(app, out, "10-face-colour", window)
-    shoot(app, out, "11-face-colour-box", window.faces)
+    shoot(app, out, "14-face-colour", window)
+    shoot(app, out, "15-face-colour-box", window.faces)
 
     damaged = root / "couple_scratched.png"
     pixels = np.asarray(Image.open(PHOTO).convert("RGB")).copy()
@@ -211,9 +211,9 @@ def shoot_face_skills(app, window, out: Path, root: Path) -> None:
     window.faces.select_all()
     _restore(app, window, doc)
     window.canvas.set_divider(0.4)
-    shoot(app, out, "12-completed-face", window)
+    shoot(app, out, "16-completed-face", window)
     window.canvas.zoom_actual()
-    shoot(app, out, "13-completed-face-100", window)
+    shoot(app, out, "17-completed-face-100", window)
 
 
 def _open(app, window, path: Path, pixels=None):
