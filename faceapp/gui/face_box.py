@@ -31,10 +31,7 @@ COLOURS = (  # (text, FaceChoice.colour)
     ("GPEN colour", "gpen"),
     ("Keep grey", "grey"),
 )
-NEEDS_GPEN = (
-    "GPEN colour needs the GPEN-Colorization model (gpen-colorization-1024). "
-    "Install it from Models… to use it."
-)
+NEEDS_GPEN = "GPEN colour: install gpen-colorization-1024 (Models…)"  # one line: the box is short
 
 
 class FaceBox(QWidget):
@@ -83,7 +80,10 @@ class FaceBox(QWidget):
         self.colour.activated.connect(self._on_colour)
         self.colour_label = QLabel("Colour")
         self.colour_note = QLabel(NEEDS_GPEN)
-        self.colour_note.setWordWrap(True)
+        self.colour_note.setToolTip(
+            "GPEN colour uses the GPEN-Colorization model (gpen-colorization-1024): install "
+            "it from Models… to use it."
+        )
 
     def _build(self) -> None:
         row = QHBoxLayout()
@@ -148,7 +148,7 @@ class FaceBox(QWidget):
         self.colour.setCurrentIndex(max(self.colour.findData(current), 0))
         for widget in (self.colour_label, self.colour):
             widget.setVisible(grey_photo)
-        self.colour_note.setVisible(grey_photo and not installed)
+        self.colour_note.setVisible(grey_photo and not installed and self.index is not None)
 
     def _on_colour(self, _row: int) -> None:
         if self.doc is not None and self.index is not None:
