@@ -405,10 +405,9 @@ def attach_colorize_runtime(
     from faceapp.core.runtime.onnx_export import ColorizeGraph
 
     label = f"{model.variant} ({source.name})"
-    inputs = (torch.zeros(1, 3, size, size),)
+    inputs, graph = (torch.zeros(1, 3, size, size),), ColorizeGraph(model)
     prepared = prepare(
-        source, ColorizeGraph(model), inputs, label, target, (0.0, 1.0), progress, cancel,
-        output_range=AB_RANGE,
+        source, graph, inputs, label, target, (0.0, 1.0), progress, cancel, output_range=AB_RANGE
     )
     if prepared is not None:
         model.compiled = CompiledImage(prepared.net)
