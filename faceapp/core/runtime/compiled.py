@@ -90,11 +90,13 @@ def prepare(
     any_size: bool = False,
     via: str = VIA_ONNX,
     output_range: tuple[float, float] | None = None,
+    exact_outputs: tuple[int, ...] | None = None,
 ) -> Prepared | None:
     """The compiled `graph` for `inputs`' shape (any height and width with any_size; checked
     at the given one), converted once per model file, or None when it cannot be converted or
     fails its check (logged; the caller keeps PyTorch). output_range: the scale of the first
-    output for the fast check's PSNR, when it is not the input's (DDColor's a/b)."""
+    output for the fast check's PSNR, when it is not the input's (DDColor's a/b).
+    exact_outputs: the outputs held to the exact tolerance (default: all)."""
     shape = tuple(inputs[0].shape)
     key = compiled_cache.EntryKey(
         compiled_cache.file_sha256(source),
@@ -108,7 +110,7 @@ def prepare(
     if meta.get("failed"):
         log.info("%s runs on PyTorch: OpenVINO could not convert it (%s)", label, meta["failed"])
         return None
-    ranges = (image_range, output_range or image_range)
+    ranges = (image_range, output_range or image_range, exact_outputs)
     return _checked(folder, meta, graph, inputs, label, target, ranges)
 
 
@@ -193,19 +195,23 @@ def self_check(
     precision: str,
     image_range: tuple[float, float],
     output_range: tuple[float, float] | None = None,
+    exact_outputs: tuple[int, ...] | None = None,
 ) -> dict:
     """Compiled against PyTorch on a smooth pseudo-random probe of the input's shape (the
-    other inputs as given: LaMa's mask)."""
+    other inputs as given: LaMa's mask). Exact: each of `exact_outputs` (default all) within
+    EXACT_RTOL of its own scale; fast: the first output's 8-bit PSNR."""
     probe = (probe_input(inputs[0].shape, image_range), *inputs[1:])
     with torch.inference_mode():
         reference = graph(*probe)
     references = [r.float().numpy() for r in _as_tuple(reference)]
     outputs = net.run_all(*(t.numpy() for t in probe))
-    deviations = [float(np.abs(o - r).max()) for o, r in zip(outputs, references, strict=True)]
+    picked = range(len(outputs)) if exact_outputs is None else exact_outputs
+    outputs_, references_ = [outputs[i] for i in picked], [references[i] for i in picked]
+    deviations = [float(np.abs(o - r).max()) for o, r in zip(outputs_, references_, strict=True)]
     deviation = max(deviations)
     psnr = image_psnr(outputs[0], references[0], output_range or image_range)
     if precision == EXACT:  # every output (CodeFormer's logits, the detector's three)
-        limits = [EXACT_RTOL * max(1.0, float(np.abs(r).max())) for r in references]
+        limits = [EXACT_RTOL * max(1.0, float(np.abs(r).max())) for r in references_]
         passed = all(d <= limit for d, limit in zip(deviations, limits, strict=True))
     else:
         passed = psnr >= FAST_MIN_PSNR
@@ -367,11 +373,17 @@ def attach_inpaint_runtime(
     label = f"{model.arch} ({source.name})"
     inputs = (torch.zeros(1, 3, size, size), probe_mask(size))
     graph = InpaintGraph(model)
-    prepared = prepare(
-        source, graph, inputs, label, target, (0.0, 1.0), progress, cancel, via=VIA_PYTORCH
-    )
+    road = {"via": VIA_PYTORCH, "exact_outputs": (1,)}  # the logits; see LAMA_CHECK
+    prepared = prepare(source, graph, inputs, label, target, (0.0, 1.0), progress, cancel, **road)
     if prepared is not None:
         model.compiled = CompiledInpaint(prepared.net)
+
+
+# LAMA_CHECK: LaMa's exact check holds its logits, not its composite, to EXACT_RTOL of their
+# scale. The composite is their sigmoid: where a logit sits near 0, a rounding-sized error of a
+# large-scaled logit moves it visibly. On the golden (pseudo-random) weights at 768² (logits
+# std ~2e3) the composite check failed at max |diff| 0.046 with an 8-bit PSNR of 99 dB; PyTorch
+# itself moves the composite by 9e-4 between 1 and 2 threads. Fast still reads its PSNR.
 
 
 def probe_mask(size: int) -> Tensor:
