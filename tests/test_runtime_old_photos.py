@@ -118,6 +118,31 @@ def test_fft_network_takes_the_pytorch_frontend_road(
         assert model.compiled(torch.zeros(1, 3, 40, 32), torch.zeros(1, 1, 40, 32)) is None
 
 
+@pytest.mark.parametrize(
+    ("output", "shift", "compiled"),
+    [(0, 0.01, True), (0, 0.5, False), (1, 0.5, False)],
+    ids=["composite-rounding", "composite-wrong", "logits-wrong"],
+)
+def test_lama_check_holds_the_logits_and_the_composite_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: int, shift: float, compiled: bool
+) -> None:
+    """Exact: the logits within the tolerance; the composite (their sigmoid, which magnifies
+    rounding near 0) only as an 8-bit image."""
+    from faceapp.core.runtime import openvino_runtime
+
+    real = openvino_runtime.CompiledNet.run_all
+
+    def shifted(self, *inputs):
+        outputs = real(self, *inputs)
+        outputs[output] = outputs[output] + shift
+        return outputs
+
+    monkeypatch.setattr(openvino_runtime.CompiledNet, "run_all", shifted)
+    model = _fourier_lama()
+    attach_inpaint_runtime(model, _model_file(tmp_path), CPU, 32)
+    assert (model.compiled is not None) == compiled
+
+
 def test_cancel_during_pytorch_frontend_conversion_leaves_no_entry(tmp_path: Path) -> None:
     cancel = CancelToken()
     seen: list[Progress] = []
