@@ -179,6 +179,21 @@ def test_lama_windows_have_one_shape_on_a_large_photo() -> None:
     np.testing.assert_allclose(out[mask], 0.25)
 
 
+def test_engine_gives_lama_its_compiled_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from faceapp.core.runtime import engine as engine_module
+
+    model = _fourier_lama()
+    monkeypatch.setattr(engine_module, "load_inpaint_model", lambda _path: model)
+    monkeypatch.setattr(engine_module, "LAMA_WINDOW", 32)  # the real 768 would take minutes
+    path = _model_file(tmp_path)
+    assert engine_module.Engine("cpu", "torch").inpainter(path).runtime == "PyTorch"
+    engine = engine_module.Engine("cpu", "openvino")
+    assert engine.inpainter(path) is model and model.runtime == "OpenVINO"
+    assert model.compiled.net.input_shape == (1, 3, 32, 32)
+
+
 @pytest.mark.shared
 def test_lama_golden_through_openvino(tmp_path: Path, exports: list[int]) -> None:
     sd, meta = load_golden("lama_big")
