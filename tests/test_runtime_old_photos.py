@@ -190,6 +190,7 @@ def test_engine_gives_lama_its_compiled_window(
     path = _model_file(tmp_path)
     assert engine_module.Engine("cpu", "torch").inpainter(path).runtime == "PyTorch"
     engine = engine_module.Engine("cpu", "openvino")
+    assert engine.inpainter(path, compiled=False).runtime == "PyTorch"  # a small photo
     assert engine.inpainter(path) is model and model.runtime == "OpenVINO"
     assert model.compiled.net.input_shape == (1, 3, 32, 32)
 

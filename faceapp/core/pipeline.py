@@ -209,8 +209,8 @@ def repair_damage(
         mask = propose_mask(photo.pixels, faces, cancel)
     else:
         mask = options.repair_mask
-    model = options.repair_model
-    inpainter = engine.inpainter(model, stages.progress, cancel) if model else None
+    model, large = options.repair_model, min(image.shape[:2]) >= inpaint.LAMA_WINDOW
+    inpainter = engine.inpainter(model, stages.progress, cancel, large) if model else None
 
     def on_cell(done: int, total: int) -> None:
         stages.report("repair", done / max(total, 1), f"Repairing damage ({done}/{total})")

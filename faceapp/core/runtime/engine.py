@@ -69,6 +69,7 @@ class Engine:
         self._upscaler: tuple[Path, UpscaleModel] | None = None
         self._parser: tuple[tuple[Path, int], FaceParser | None] | None = None
         self._inpainter: tuple[Path, InpaintModel] | None = None
+        self._inpainter_attached = False  # whether its compiled form was sought
         self._colorizer: tuple[Path, ColorizeModel] | None = None
         self._colorize_size: int | None = None  # the size its compiled form was built for
 
@@ -128,16 +129,21 @@ class Engine:
         path: str | Path,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
+        compiled: bool = True,
     ) -> InpaintModel:
         """LaMa, compiled for repair's fixed window when the runtime allows (first use converts
-        it once, with progress and cancel)."""
+        it once, with progress and cancel). compiled=False: not now (a photo smaller than the
+        window, which would never use it, does not pay for the conversion)."""
         path = Path(path).resolve()
         if self._inpainter is None or self._inpainter[0] != path:
             self._inpainter = None
-            model = load_inpaint_model(path).to(self.device)
+            self._inpainter = (path, load_inpaint_model(path).to(self.device))
+            self._inpainter_attached = False
+        model = self._inpainter[1]
+        if compiled and not self._inpainter_attached:
             attach_inpaint_runtime(model, path, self._target(), LAMA_WINDOW, progress, cancel)
-            self._inpainter = (path, model)
-        return self._inpainter[1]
+            self._inpainter_attached = True
+        return model
 
     def colorizer(
         self,
