@@ -125,11 +125,12 @@ def _convert(key, source, graph, inputs, label, progress, cancel, any_size, via)
 
     def build(folder: Path) -> dict:
         started = time.perf_counter()
-        from faceapp.core.runtime.onnx_export import export_onnx, ticking
+        from faceapp.core.runtime.onnx_export import export_onnx, trace_torch
 
         if via == VIA_PYTORCH:
-            with ticking(graph, on_export, cancel):
-                openvino_runtime.convert_torch(graph, inputs, folder / "model.xml")
+            traced = trace_torch(graph, inputs, on_export, cancel)
+            progress(Progress("prepare", 0.85, message))
+            openvino_runtime.convert_torch(traced, inputs, folder / "model.xml")
         else:
             export_onnx(graph, inputs, folder / "model.onnx", on_export, cancel, any_size)
             _raise_if_cancelled(cancel)
