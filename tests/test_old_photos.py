@@ -49,7 +49,9 @@ def lama_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine("cpu")
+    # PyTorch named: a module-scoped fixture is made before conftest sets FACEAPP_RUNTIME, so
+    # "auto" would convert LaMa for OpenVINO here (a minute); test_runtime_old_photos does that
+    return Engine("cpu", "torch")
 
 
 def _golden_case() -> tuple[np.ndarray, np.ndarray]:

@@ -193,7 +193,7 @@ def restore_photo(
     colour = None
     if options.colorize_model is not None:
         stages.report("colour", 0, "Bringing back colour")
-        colour = predict_colour(engine, out, options)
+        colour = predict_colour(engine, out, options, progress, cancel)
         out = recolour(out, colour, options.color_strength, in_place=True)
         photo = replace(photo, grayscale=False)
     stages.report("paste", 0.5, "Colouring the faces")
@@ -254,7 +254,8 @@ def repair_damage(
         mask = propose_mask(photo.pixels, faces, cancel)
     else:
         mask = options.repair_mask
-    inpainter = engine.inpainter(options.repair_model) if options.repair_model else None
+    model, large = options.repair_model, min(image.shape[:2]) >= inpaint.LAMA_WINDOW
+    inpainter = engine.inpainter(model, stages.progress, cancel, large) if model else None
 
     def on_cell(done: int, total: int) -> None:
         stages.report("repair", done / max(total, 1), f"Repairing damage ({done}/{total})")
@@ -263,9 +264,15 @@ def repair_damage(
     return inpaint.repair(image, mask, inpainter, on_cell, cancel), mask
 
 
-def predict_colour(engine: Engine, image: np.ndarray, options: RestoreOptions) -> ColourPrediction:
+def predict_colour(
+    engine: Engine,
+    image: np.ndarray,
+    options: RestoreOptions,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> ColourPrediction:
     """Run the colorizer once on the finished (float RGB) picture."""
-    model = engine.colorizer(options.colorize_model)
+    model = engine.colorizer(options.colorize_model, options.colorize_size, progress, cancel)
     return colorize.predict(model, image, options.colorize_size, rgb=True)
 
 

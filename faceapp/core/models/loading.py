@@ -91,6 +91,7 @@ class InpaintModel:
 
     arch: str
     module: nn.Module  # spandrel's LaMa; module.model.model is the generator's Sequential
+    compiled: Callable[[Tensor, Tensor], Tensor | None] | None = None  # for its fixed cell
 
     def logits(self, image: Tensor, mask: Tensor) -> Tensor:
         """Pre-sigmoid prediction for (N,3,H,W) RGB in [0,1] and a (N,1,H,W) 0/1 mask."""
@@ -99,12 +100,21 @@ class InpaintModel:
 
     def __call__(self, image: Tensor, mask: Tensor) -> Tensor:
         """The official composite: the prediction inside the mask, the image outside it."""
-        predicted = torch.sigmoid(self.logits(image, mask))
-        return mask * predicted + (1 - mask) * image
+        y = self.compiled(image, mask) if self.compiled is not None else None
+        return y if y is not None else composite(image, mask, self.logits(image, mask))
+
+    @property
+    def runtime(self) -> str:
+        return getattr(self.compiled, "runtime", "PyTorch") if self.compiled else "PyTorch"
 
     def to(self, device: torch.device) -> InpaintModel:
         self.module.to(device)
         return self
+
+
+def composite(image: Tensor, mask: Tensor, logits: Tensor) -> Tensor:
+    """LaMa's output: its sigmoid prediction inside the mask, the image outside it."""
+    return mask * torch.sigmoid(logits) + (1 - mask) * image
 
 
 @dataclass
@@ -114,9 +124,15 @@ class ColorizeModel:
     arch: str
     encoder: str  # convnext-t or convnext-l
     module: nn.Module
+    compiled: Callable[[Tensor], Tensor | None] | None = None  # for its S x S input
 
     def __call__(self, x: Tensor) -> Tensor:
-        return self.module(x)  # normalises with the mean/std buffers of the file itself
+        y = self.compiled(x) if self.compiled is not None else None
+        return y if y is not None else self.module(x)  # normalises with the file's mean/std
+
+    @property
+    def runtime(self) -> str:
+        return getattr(self.compiled, "runtime", "PyTorch") if self.compiled else "PyTorch"
 
     @property
     def variant(self) -> str:

@@ -2,7 +2,9 @@
 
 The work runs on cells of a grid, each with a margin of context around it; only cells that hold
 damage are processed and only their masked pixels are written back, so memory stays bounded
-whatever the scan's size and a clean area is never touched.
+whatever the scan's size and a clean area is never touched. At the photo's edges the context
+window slides inwards instead of shrinking, so that every window of a photo at least that large
+has one fixed size: the shape LaMa's compiled form (core/runtime) is built for.
 """
 
 from __future__ import annotations
@@ -29,8 +31,14 @@ class Grid:
     cell: int  # pixels of a cell's side
     margin: int  # context on every side of a cell
 
+    @property
+    def window(self) -> int:
+        """The side of a cell with its context: the crop each model call sees."""
+        return self.cell + 2 * self.margin
+
 
 _GRIDS = {OPENCV: Grid(256, 16), LAMA: Grid(512, 128)}
+LAMA_WINDOW = _GRIDS[LAMA].window  # 768, a multiple of 8: LaMa's input needs no padding
 
 
 def repair(
@@ -95,8 +103,8 @@ def _repair_cell(
 ) -> None:
     h, w = mask.shape
     top, left = corner
-    y0, x0 = max(0, top - grid.margin), max(0, left - grid.margin)
-    y1, x1 = min(h, top + grid.cell + grid.margin), min(w, left + grid.cell + grid.margin)
+    y0, y1 = _window(top, h, grid)
+    x0, x1 = _window(left, w, grid)
     # the context is the repaired picture so far: cells already done are no longer damage
     crop, crop_mask = out[y0:y1, x0:x1], mask[y0:y1, x0:x1]
     filled = lama.inpaint(model, crop, crop_mask) if model else _telea(crop, crop_mask)
@@ -105,6 +113,13 @@ def _repair_cell(
     inner = crop_mask[cy : cy + ch, cx : cx + cw]
     target = out[top : top + ch, left : left + cw]
     target[inner] = filled[cy : cy + ch, cx : cx + cw][inner]
+
+
+def _window(start: int, length: int, grid: Grid) -> tuple[int, int]:
+    """The span of the context window around the cell at `start`: `margin` before it where the
+    photo allows, moved inwards at the far edge so that it keeps its full size."""
+    first = max(0, min(start - grid.margin, length - grid.window))
+    return first, min(length, first + grid.window)
 
 
 TELEA_RADIUS = 5

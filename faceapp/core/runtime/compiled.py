@@ -1,7 +1,8 @@
 """Choosing the runtime of a model and preparing its compiled form: convert once, check, use.
 
 PyTorch is the reference. With runtime "auto" or "openvino" on the CPU, a model is exported to
-ONNX with a fixed input shape, converted to OpenVINO IR and cached (compiled_cache); before the
+ONNX with a fixed input shape (or, for LaMa, whose FFTs the ONNX exporter refuses, traced by
+OpenVINO's own PyTorch frontend), converted to OpenVINO IR and cached (compiled_cache); before the
 compiled model is used, it runs beside PyTorch on a probe input, and beyond the tolerance it is
 not used (PyTorch runs, and the log says why). The verdict is kept with the cache entry, per
 device and precision, so that the check runs once.
@@ -22,12 +23,13 @@ from torch import Tensor, nn
 from faceapp.core.errors import Cancelled
 from faceapp.core.faces.detection import FaceDetector
 from faceapp.core.faces.parsing import PARSE_SIZE, FaceParser
-from faceapp.core.models.loading import FaceModel, UpscaleModel
+from faceapp.core.models.loading import ColorizeModel, FaceModel, InpaintModel, UpscaleModel
 from faceapp.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from faceapp.core.runtime import compiled_cache, openvino_runtime
 from faceapp.core.runtime.openvino_runtime import EXACT, PRECISIONS, CompiledNet
 
 AUTO, TORCH, OPENVINO = "auto", "torch", "openvino"
+VIA_ONNX, VIA_PYTORCH = "onnx", "pytorch"  # the road into OpenVINO: our ONNX export or its frontend
 RUNTIMES = (AUTO, TORCH, OPENVINO)
 EXACT_RTOL = 2e-3  # max |compiled - torch| <= EXACT_RTOL * max(1, max |torch|)
 FAST_MIN_PSNR = 35.0  # dB, the 8-bit image of a fast (bf16/fp16) output against float32
@@ -86,10 +88,15 @@ def prepare(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     any_size: bool = False,
+    via: str = VIA_ONNX,
+    output_range: tuple[float, float] | None = None,
+    exact_outputs: tuple[int, ...] | None = None,
 ) -> Prepared | None:
     """The compiled `graph` for `inputs`' shape (any height and width with any_size; checked
     at the given one), converted once per model file, or None when it cannot be converted or
-    fails its check (logged; the caller keeps PyTorch)."""
+    fails its check (logged; the caller keeps PyTorch). output_range: the scale of the first
+    output for the fast check's PSNR, when it is not the input's (DDColor's a/b).
+    exact_outputs: the outputs held to the exact tolerance (default: all)."""
     shape = tuple(inputs[0].shape)
     key = compiled_cache.EntryKey(
         compiled_cache.file_sha256(source),
@@ -98,15 +105,16 @@ def prepare(
     )
     folder = compiled_cache.lookup(key)
     if folder is None:
-        folder = _convert(key, source, graph, inputs, label, progress, cancel, any_size)
+        folder = _convert(key, source, graph, inputs, label, progress, cancel, any_size, via)
     meta = compiled_cache.read_meta(folder)
     if meta.get("failed"):
         log.info("%s runs on PyTorch: OpenVINO could not convert it (%s)", label, meta["failed"])
         return None
-    return _checked(folder, meta, graph, inputs, label, target, image_range)
+    ranges = (image_range, output_range or image_range, exact_outputs)
+    return _checked(folder, meta, graph, inputs, label, target, ranges)
 
 
-def _convert(key, source, graph, inputs, label, progress, cancel, any_size) -> Path:
+def _convert(key, source, graph, inputs, label, progress, cancel, any_size, via) -> Path:
     estimate = _estimate_seconds(graph)
     message = f"Preparing {label} for this computer — once, about {estimate} s"
     log.info(message)
@@ -117,13 +125,18 @@ def _convert(key, source, graph, inputs, label, progress, cancel, any_size) -> P
 
     def build(folder: Path) -> dict:
         started = time.perf_counter()
-        from faceapp.core.runtime.onnx_export import export_onnx
+        from faceapp.core.runtime.onnx_export import export_onnx, trace_torch
 
-        export_onnx(graph, inputs, folder / "model.onnx", on_export, cancel, any_size)
-        _raise_if_cancelled(cancel)
-        progress(Progress("prepare", 0.85, message))
-        openvino_runtime.convert_onnx(folder / "model.onnx", folder / "model.xml")
-        (folder / "model.onnx").unlink()
+        if via == VIA_PYTORCH:
+            traced = trace_torch(graph, inputs, on_export, cancel)
+            progress(Progress("prepare", 0.85, message))
+            openvino_runtime.convert_torch(traced, inputs, folder / "model.xml")
+        else:
+            export_onnx(graph, inputs, folder / "model.onnx", on_export, cancel, any_size)
+            _raise_if_cancelled(cancel)
+            progress(Progress("prepare", 0.85, message))
+            openvino_runtime.convert_onnx(folder / "model.onnx", folder / "model.xml")
+            (folder / "model.onnx").unlink()
         _raise_if_cancelled(cancel)
         progress(Progress("prepare", 1.0, message))
         return {"label": label, "convert_s": round(time.perf_counter() - started, 1)}
@@ -133,12 +146,13 @@ def _convert(key, source, graph, inputs, label, progress, cancel, any_size) -> P
     except (Cancelled, KeyboardInterrupt):
         raise
     except Exception as error:  # any exporter/converter failure: remembered, PyTorch runs
+        _raise_if_cancelled(cancel)  # a converter may wrap the Cancelled raised in its trace
         log.warning("%s cannot be converted for OpenVINO, PyTorch runs it: %s", label, error)
         reason = f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
         return compiled_cache.store(key, source, lambda _folder: {"failed": reason})
 
 
-def _checked(folder, meta, graph, inputs, label, target: Target, image_range) -> Prepared | None:
+def _checked(folder, meta, graph, inputs, label, target: Target, ranges) -> Prepared | None:
     try:
         net = CompiledNet(folder / "model.xml", target.device, target.precision)
     except Exception as error:
@@ -148,7 +162,7 @@ def _checked(folder, meta, graph, inputs, label, target: Target, image_range) ->
     verdict = checks.get(target.tag)
     if verdict is None:
         try:
-            verdict = self_check(net, graph, inputs, target.precision, image_range)
+            verdict = self_check(net, graph, inputs, target.precision, *ranges)
         except Exception as error:  # a compiled model that cannot even run is not used
             log.warning("%s: the OpenVINO model failed to run, PyTorch runs it: %s", label, error)
             return None
@@ -168,7 +182,7 @@ def _checked(folder, meta, graph, inputs, label, target: Target, image_range) ->
         if target.precision != EXACT:  # too approximate: the exact compiled model may do
             exact = Target(target.device, EXACT)
             return _checked(
-                folder, compiled_cache.read_meta(folder), graph, inputs, label, exact, image_range
+                folder, compiled_cache.read_meta(folder), graph, inputs, label, exact, ranges
             )
         return None
     log.info("%s runs on OpenVINO %s (%s)", label, target.device, target.precision)
@@ -181,19 +195,27 @@ def self_check(
     inputs: tuple[Tensor, ...],
     precision: str,
     image_range: tuple[float, float],
+    output_range: tuple[float, float] | None = None,
+    exact_outputs: tuple[int, ...] | None = None,
 ) -> dict:
-    """Compiled against PyTorch on a smooth pseudo-random probe of the input's shape."""
+    """Compiled against PyTorch on a smooth pseudo-random probe of the input's shape (the
+    other inputs as given: LaMa's mask). Exact: each of `exact_outputs` (default all) within
+    EXACT_RTOL of its own scale, and a first output left out of them still at the fast PSNR;
+    fast: the first output's 8-bit PSNR."""
     probe = (probe_input(inputs[0].shape, image_range), *inputs[1:])
     with torch.inference_mode():
         reference = graph(*probe)
     references = [r.float().numpy() for r in _as_tuple(reference)]
     outputs = net.run_all(*(t.numpy() for t in probe))
-    deviations = [float(np.abs(o - r).max()) for o, r in zip(outputs, references, strict=True)]
+    picked = range(len(outputs)) if exact_outputs is None else exact_outputs
+    outputs_, references_ = [outputs[i] for i in picked], [references[i] for i in picked]
+    deviations = [float(np.abs(o - r).max()) for o, r in zip(outputs_, references_, strict=True)]
     deviation = max(deviations)
-    psnr = image_psnr(outputs[0], references[0], image_range)
+    psnr = image_psnr(outputs[0], references[0], output_range or image_range)
     if precision == EXACT:  # every output (CodeFormer's logits, the detector's three)
-        limits = [EXACT_RTOL * max(1.0, float(np.abs(r).max())) for r in references]
+        limits = [EXACT_RTOL * max(1.0, float(np.abs(r).max())) for r in references_]
         passed = all(d <= limit for d, limit in zip(deviations, limits, strict=True))
+        passed = passed and (0 in picked or psnr >= FAST_MIN_PSNR)
     else:
         passed = psnr >= FAST_MIN_PSNR
     return {"passed": bool(passed), "deviation": deviation, "psnr": round(psnr, 2)}
@@ -333,6 +355,93 @@ def attach_detector_runtime(detector: FaceDetector, target: Target | None) -> No
     )
     if prepared is not None:
         detector.compiled = CompiledOutputs(prepared.net)
+
+
+def attach_inpaint_runtime(
+    model: InpaintModel,
+    source: Path,
+    target: Target | None,
+    size: int,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> None:
+    """Give LaMa a compiled forward for size x size cells (repair's full-size windows; smaller
+    ones, at most one photo under `size` a side, run on PyTorch). Its FFTs take the
+    PyTorch-frontend road (see onnx_export)."""
+    model.compiled = None
+    if target is None:
+        return
+    from faceapp.core.runtime.onnx_export import InpaintGraph
+
+    label = f"{model.arch} ({source.name})"
+    inputs = (torch.zeros(1, 3, size, size), probe_mask(size))
+    graph = InpaintGraph(model)
+    road = {"via": VIA_PYTORCH, "exact_outputs": (1,)}  # the logits; see LAMA_CHECK
+    prepared = prepare(source, graph, inputs, label, target, (0.0, 1.0), progress, cancel, **road)
+    if prepared is not None:
+        model.compiled = CompiledInpaint(prepared.net)
+
+
+# LAMA_CHECK: LaMa's exact check holds its logits, not its composite, to EXACT_RTOL of their
+# scale. The composite is their sigmoid: where a logit sits near 0, a rounding-sized error of a
+# large-scaled logit moves it visibly. On the golden (pseudo-random) weights at 768² (logits
+# span ±1e4) a check of every output refused LaMa: the composite beyond 2e-3 at an 8-bit PSNR
+# of 99 dB, the logits 0.046 off. PyTorch itself moves the composite by 9e-4 between 1 and 2
+# threads (golden meta). So the composite is held to the fast PSNR instead.
+
+
+def probe_mask(size: int) -> Tensor:
+    """A fixed damage-like 0/1 mask for LaMa's check: thin lines, a crack, a blob (about 3 %);
+    an empty mask would make the composite equal the input and prove nothing."""
+    mask = torch.zeros(1, 1, size, size)
+    step = max(1, size // 8)
+    for i, width in enumerate((1, 2, 4)):
+        mask[..., (i + 2) * step : (i + 2) * step + width, :] = 1  # scratches across
+    mask[..., :, 5 * step : 5 * step + 3] = 1  # a crack down
+    mask[..., 6 * step : 7 * step, step : 2 * step] = 1  # a blob
+    return mask
+
+
+# OpenCV's float Lab a/b span about -127..127: the scale of DDColor's output for the PSNR check
+AB_RANGE = (-128.0, 128.0)
+
+
+def attach_colorize_runtime(
+    model: ColorizeModel,
+    source: Path,
+    target: Target | None,
+    size: int,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> None:
+    """Give DDColor a compiled forward at its size x size input (converted once per size)."""
+    model.compiled = None
+    if target is None:
+        return
+    from faceapp.core.runtime.onnx_export import ColorizeGraph
+
+    label = f"{model.variant} ({source.name})"
+    inputs, graph = (torch.zeros(1, 3, size, size),), ColorizeGraph(model)
+    prepared = prepare(
+        source, graph, inputs, label, target, (0.0, 1.0), progress, cancel, output_range=AB_RANGE
+    )
+    if prepared is not None:
+        model.compiled = CompiledImage(prepared.net)
+
+
+class CompiledInpaint:
+    """LaMa's compiled composite for its one (1, 3, S, S) shape; None for any other."""
+
+    runtime = "OpenVINO"
+
+    def __init__(self, net: CompiledNet) -> None:
+        self.net = net
+
+    def __call__(self, x: Tensor, mask: Tensor) -> Tensor | None:
+        if x.device.type != "cpu" or tuple(x.shape) != self.net.input_shape:
+            return None
+        out = self.net(x.float().numpy(), mask.float().numpy())
+        return torch.from_numpy(out).to(x.dtype)
 
 
 class CompiledOutputs:

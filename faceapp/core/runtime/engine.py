@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from faceapp.core.background import UPSCALE_OVERLAP, UPSCALE_TILE
+from faceapp.core.colour.colorize import DEFAULT_SIZE as COLORIZE_SIZE
 from faceapp.core.errors import ModelLoadError
 from faceapp.core.faces.detection import FaceDetector
 from faceapp.core.faces.parsing import FaceParser, load_face_parser
@@ -24,12 +25,15 @@ from faceapp.core.models.loading import (
 )
 from faceapp.core.models.store import installed_path
 from faceapp.core.progress import CancelToken, ProgressCallback, no_progress
+from faceapp.core.repair.inpaint import LAMA_WINDOW
 from faceapp.core.runtime.compiled import (
     AUTO,
     OPENVINO,
     Target,
+    attach_colorize_runtime,
     attach_detector_runtime,
     attach_face_runtime,
+    attach_inpaint_runtime,
     attach_parser_runtime,
     attach_upscale_runtime,
     check_choice,
@@ -65,7 +69,9 @@ class Engine:
         self._upscaler: tuple[Path, UpscaleModel] | None = None
         self._parser: tuple[tuple[Path, int], FaceParser | None] | None = None
         self._inpainter: tuple[Path, InpaintModel] | None = None
+        self._inpainter_attached = False  # whether its compiled form was sought
         self._colorizer: tuple[Path, ColorizeModel] | None = None
+        self._colorize_size: int | None = None  # the size its compiled form was built for
 
     @property
     def device_name(self) -> str:
@@ -118,19 +124,45 @@ class Engine:
             self._upscaler = (path, model)
         return self._upscaler[1]
 
-    def inpainter(self, path: str | Path) -> InpaintModel:
+    def inpainter(
+        self,
+        path: str | Path,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+        compiled: bool = True,
+    ) -> InpaintModel:
+        """LaMa, compiled for repair's fixed window when the runtime allows (first use converts
+        it once, with progress and cancel). compiled=False: not now (a photo smaller than the
+        window, which would never use it, does not pay for the conversion)."""
         path = Path(path).resolve()
         if self._inpainter is None or self._inpainter[0] != path:
             self._inpainter = None
             self._inpainter = (path, load_inpaint_model(path).to(self.device))
-        return self._inpainter[1]
+            self._inpainter_attached = False
+        model = self._inpainter[1]
+        if compiled and not self._inpainter_attached:
+            attach_inpaint_runtime(model, path, self._target(), LAMA_WINDOW, progress, cancel)
+            self._inpainter_attached = True
+        return model
 
-    def colorizer(self, path: str | Path) -> ColorizeModel:
+    def colorizer(
+        self,
+        path: str | Path,
+        size: int = COLORIZE_SIZE,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> ColorizeModel:
+        """DDColor, compiled for size x size when the runtime allows (once per file and size)."""
         path = Path(path).resolve()
         if self._colorizer is None or self._colorizer[0] != path:
             self._colorizer = None
             self._colorizer = (path, load_colorize_model(path).to(self.device))
-        return self._colorizer[1]
+            self._colorize_size = None
+        model = self._colorizer[1]
+        if self._colorize_size != size:
+            attach_colorize_runtime(model, path, self._target(), size, progress, cancel)
+            self._colorize_size = size
+        return model
 
     def parser(self) -> FaceParser | None:
         """The installed face parser on the device, or None when there is none (the plain

@@ -8,6 +8,11 @@ arch details stand in its way and are worked around here, in our code, not in sp
   always runs, and at fidelity 0 it adds exactly 0 * (finite) = 0, so the output is unchanged.
 Progress and cancel: every submodule call during the trace ticks a counter, and a cancel raises
 from inside the trace, so that a conversion stops within a fraction of a second.
+LaMa's graph is defined here too but is not exported to ONNX: the TorchScript exporter has no
+translation of aten::fft_rfftn at opset 17 (measured). It is traced here (trace_torch, with the
+same ticking) and the traced module goes to OpenVINO's PyTorch frontend. Tracing it ourselves
+also matters for time: handing the hooked module to openvino.convert_model with fixed shapes
+took 30-60 s for LaMa at 256², tracing first then converting 11 s.
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from faceapp.core.models.loading import FaceModel, UpscaleModel
+from faceapp.core.models.loading import (
+    ColorizeModel,
+    FaceModel,
+    InpaintModel,
+    UpscaleModel,
+    composite,
+)
 from faceapp.core.progress import CancelToken
 
 OPSET = 17
@@ -69,6 +80,31 @@ class ParserGraph(nn.Module):
         return self.parser.logits(x)
 
 
+class InpaintGraph(nn.Module):
+    """LaMa: (image, 0/1 mask) -> (the composite, the pre-sigmoid logits). The logits keep the
+    check meaningful where the sigmoid saturates (golden weights: almost everywhere)."""
+
+    def __init__(self, model: InpaintModel) -> None:
+        super().__init__()
+        self.model = model
+        self.net = model.module
+
+    def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        logits = self.model.logits(x, mask)
+        return composite(x, mask, logits), logits
+
+
+class ColorizeGraph(nn.Module):
+    """DDColor: grey RGB (1, 3, S, S) -> Lab a/b (1, 2, S, S)."""
+
+    def __init__(self, model: ColorizeModel) -> None:
+        super().__init__()
+        self.net = model.module
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
 def face_inputs(face: FaceModel, size: int, batch: int = 1) -> tuple[Tensor, ...]:
     """Example inputs for the export: the face, and fidelity as a 0-d tensor when it has one."""
     x = torch.zeros(batch, 3, size, size)
@@ -98,7 +134,7 @@ def export_onnx(
     any_size: the height and width stay dynamic (the detector's pyramid)."""
     names = ["x", "fidelity"][: len(inputs)]
     dynamic = {"x": {2: "height", 3: "width"}} if any_size else None
-    with _traceable(graph), _ticking(graph, on_progress, cancel), warnings.catch_warnings():
+    with _traceable(graph), ticking(graph, on_progress, cancel), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about Python bools from tensors
         torch.onnx.export(
             graph.eval(),
@@ -111,6 +147,18 @@ def export_onnx(
             do_constant_folding=True,
             dynamic_axes=dynamic,
         )
+
+
+def trace_torch(
+    graph: nn.Module,
+    inputs: tuple[Tensor, ...],
+    on_progress: Callable[[float], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> torch.jit.ScriptModule:
+    """`graph` traced on `inputs` (TorchScript), for OpenVINO's PyTorch frontend."""
+    with ticking(graph, on_progress, cancel), warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about Python bools from tensors
+        return torch.jit.trace(graph.eval(), inputs, check_trace=False)
 
 
 @contextlib.contextmanager
@@ -127,7 +175,7 @@ def _traceable(graph: nn.Module) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _ticking(
+def ticking(
     graph: nn.Module, on_progress: Callable[[float], None] | None, cancel: CancelToken | None
 ) -> Iterator[None]:
     """Report the trace's progress by submodule calls (one forward pass calls each about once)

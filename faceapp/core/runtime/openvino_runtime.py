@@ -76,6 +76,18 @@ def convert_onnx(onnx_path: Path, xml_path: Path) -> None:
     ov.save_model(model, str(xml_path), compress_to_fp16=False)
 
 
+def convert_torch(
+    traced: torch.jit.ScriptModule, inputs: tuple[torch.Tensor, ...], xml_path: Path
+) -> None:
+    """A traced PyTorch module -> OpenVINO IR through OpenVINO's own PyTorch frontend, the
+    shapes of `inputs` fixed: the road for ops the ONNX exporter lacks (LaMa's rfftn/irfftn,
+    which opset 17's exporter refuses and OpenVINO's frontend maps to its RDFT/IRDFT)."""
+    ov = _openvino()
+    shapes = [ov.PartialShape(list(t.shape)) for t in inputs]
+    model = ov.convert_model(traced, example_input=inputs, input=shapes)
+    ov.save_model(model, str(xml_path), compress_to_fp16=False)
+
+
 class CompiledNet:
     """A compiled model with one infer request; called from the inference thread only."""
 
