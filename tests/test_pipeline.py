@@ -22,7 +22,9 @@ pytestmark = pytest.mark.shared
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine("cpu")
+    # made before the per-test fixture sets FACEAPP_RUNTIME=torch: say PyTorch here, or "auto"
+    # converts every model to OpenVINO again in each test's own cache
+    return Engine("cpu", "torch")
 
 
 @pytest.fixture(scope="module")
