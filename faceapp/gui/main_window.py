@@ -70,9 +70,7 @@ def controls_from(settings: Settings) -> Controls:
 def installed_face_model(preferred: str) -> str | None:
     """The preferred face model when installed, else the first installed one, else None."""
     entries = catalog.catalog()
-    installed = [
-        e.id for e in entries if e.restores_faces and model_store.installed_file(e)
-    ]
+    installed = [e.id for e in entries if e.restores_faces and model_store.installed_file(e)]
     if preferred in installed:
         return preferred
     return installed[0] if installed else None
