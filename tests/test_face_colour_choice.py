@@ -80,6 +80,23 @@ def test_a_grey_face_loses_the_pictures_colour_and_keeps_its_light() -> None:
     assert np.abs(np.diff(chroma)).max() < 0.02
 
 
+def test_a_face_colour_fades_with_the_colour_strength_and_keeps_the_light() -> None:
+    canvas = np.full((300, 400, 3), 0.5, np.float32)  # a grey picture
+    coloured = np.zeros((512, 512, 3), np.float32)
+    coloured[...] = (0.7, 0.45, 0.35)  # skin-like, luminance about 0.5
+    face = FaceColour(0, alignment_matrix(LANDMARKS, 512), coloured)
+    chroma = {}
+    for strength in (1.0, 0.3, 0.0):
+        image = canvas.copy()
+        apply_face_colours(image, [face], strength)
+        np.testing.assert_allclose(luma(image), luma(canvas), atol=2e-3)
+        centre = image[140:150, 195:205]
+        chroma[strength] = float(np.abs(centre - luma(centre)[..., None]).max())
+    assert chroma[1.0] > 0.1
+    assert chroma[0.3] == pytest.approx(0.3 * chroma[1.0], rel=0.05)
+    assert chroma[0.0] < 1e-3
+
+
 class _Engine:
     def face_model(self, path, progress=None, cancel=None):
         return ("model", path)

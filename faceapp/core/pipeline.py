@@ -31,7 +31,13 @@ from faceapp.core.face_skills import (
     face_colours,
 )
 from faceapp.core.faces.alignment import alignment_matrix, warp_face
-from faceapp.core.faces.colouring import FaceColour, apply_face_colours, keep_luminance, luma
+from faceapp.core.faces.colouring import (
+    FaceColour,
+    apply_face_colours,
+    face_colour_strength,
+    keep_luminance,
+    luma,
+)
 from faceapp.core.faces.parsing import parsing_mask
 from faceapp.core.faces.paste import FacePatch, paste_faces
 from faceapp.core.faces.quality import assess_face
@@ -199,7 +205,9 @@ def restore_photo(
     stages.report("paste", 0.5, "Colouring the faces")
     to_colour = scaled_faces(faces if coloured is None else coloured, options.upscale)
     own_colours = colour_each_face(engine, out, to_colour, options, cancel)
-    apply_face_colours(out, own_colours)  # over the picture's colour
+    apply_face_colours(
+        out, own_colours, face_colour_strength(options.colorize_model, options.color_strength)
+    )
     if any(c.colour is not None for c in own_colours):
         photo = replace(photo, grayscale=False)
     stages.report("paste", 1, "Done")
@@ -289,7 +297,7 @@ def lay_colours(image: np.ndarray, result: RestoreResult, strength: float) -> np
     `strength`, then each face's own. No network."""
     if result.colour is not None:
         image = recolour(image, result.colour, strength, in_place=True)
-    apply_face_colours(image, result.face_colours)
+    apply_face_colours(image, result.face_colours, face_colour_strength(result.colour, strength))
     return image
 
 

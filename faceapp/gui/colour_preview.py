@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from faceapp.core.faces.colouring import FaceColour, apply_face_colours
+from faceapp.core.faces.colouring import FaceColour, apply_face_colours, face_colour_strength
 from faceapp.core.preview import to_display
 
 
@@ -58,7 +58,8 @@ class ColourPreview:
                     self.colour, image, self.colour_strength, rgb=True, out=image
                 )
                 np.clip(image, 0.0, 1.0, out=image)
-            apply_face_colours(image, self.face_colours)
+            strength = face_colour_strength(self.colour, self.colour_strength)
+            apply_face_colours(image, self.face_colours, strength)
             self._display = to_display(image)
             self._key = key
         return self._display

@@ -49,22 +49,29 @@ def keep_luminance(colour: np.ndarray, luminance: np.ndarray) -> np.ndarray:
 
 
 def paste_face_colour(
-    canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, mask: np.ndarray | None = None
+    canvas: np.ndarray,
+    face: np.ndarray,
+    matrix: np.ndarray,
+    mask: np.ndarray | None = None,
+    strength: float = 1.0,
 ) -> None:
-    """Blend the chroma of an aligned colour face into `canvas` (float RGB, in place); the
-    canvas's luminance is untouched everywhere."""
+    """Blend the chroma of an aligned colour face into `canvas` (float RGB, in place), scaled
+    by `strength` (0: grey); the canvas's luminance is untouched everywhere."""
     placed = place(FacePatch(face, matrix, mask), 1.0, canvas.shape[1], canvas.shape[0])
     if placed is None:
         return
     x0, y0, x1, y1 = placed.region
     region = canvas[y0:y1, x0:x1]
     yuv = cv2.cvtColor(region, cv2.COLOR_RGB2YUV)
-    face_yuv = cv2.cvtColor(placed.face, cv2.COLOR_RGB2YUV)
+    face_uv = cv2.cvtColor(placed.face, cv2.COLOR_RGB2YUV)[..., 1:]
+    if strength != 1.0:  # U and V are centred on 0.5 (grey) for float images
+        face_uv = NEUTRAL_UV + np.float32(strength) * (face_uv - NEUTRAL_UV)
     alpha = placed.alpha[..., None]
-    yuv[..., 1:] += alpha * (face_yuv[..., 1:] - yuv[..., 1:])
+    yuv[..., 1:] += alpha * (face_uv - yuv[..., 1:])
     canvas[y0:y1, x0:x1] = keep_luminance(cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB), luma(region))
 
 
+NEUTRAL_UV = np.float32(0.5)
 GREY_SIZE = 512  # a grey face's chroma is zero everywhere: its size only sets the mask's detail
 
 
@@ -87,10 +94,19 @@ class FaceColour:
         return self.colour.astype(np.float32)
 
 
-def apply_face_colours(canvas: np.ndarray, colours: list[FaceColour]) -> None:
-    """Lay each face's colour (chroma only, soft mask) over `canvas` (float RGB, in place)."""
+def apply_face_colours(
+    canvas: np.ndarray, colours: list[FaceColour], strength: float = 1.0
+) -> None:
+    """Lay each face's colour (chroma only, soft mask) over `canvas` (float RGB, in place),
+    at the colour `strength` the picture has (0: every face grey)."""
     for face in colours:
-        paste_face_colour(canvas, face.aligned(), face.matrix)
+        paste_face_colour(canvas, face.aligned(), face.matrix, strength=strength)
+
+
+def face_colour_strength(picture_colour: object | None, strength: float) -> float:
+    """Faces' own colours fade with the picture's colour strength when the picture is
+    colorized (strength 0 = all grey); without picture colour there is no such slider."""
+    return strength if picture_colour is not None else 1.0
 
 
 @lru_cache(maxsize=2)
