@@ -1,4 +1,4 @@
-"""The editable damage mask of one photo: brush, eraser, a whole proposal, undo, clear.
+"""The editable damage mask of one photo: brush, eraser, a whole proposal, undo, redo, clear.
 
 It writes into `PhotoDoc.damage_mask` (H x W uint8 at the photo's size, 255 = damaged), the
 contract every reader of the damage goes by, and counts its states in `PhotoDoc.damage_version`
@@ -51,6 +51,7 @@ class DamageMask(QObject):
         self.doc = doc
         self.width, self.height = size
         self._undo: list[_Step] = []
+        self._redo: list[_Step] = []  # steps undone, until a new edit
         self._stroke: list[tuple[Rect, np.ndarray]] = []  # patches of the stroke so far
         self._stroke_version = 0
         self._watchers: list[Callable[[Rect], None]] = []
@@ -87,6 +88,9 @@ class DamageMask(QObject):
 
     def can_undo(self) -> bool:
         return bool(self._undo) or bool(self._stroke)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo) and not self._stroke
 
     # --- strokes ---------------------------------------------------------------------------
 
@@ -156,22 +160,38 @@ class DamageMask(QObject):
     def undo(self) -> bool:
         """Back one step (a stroke, a proposal, a clear); False when there is none."""
         self.end_stroke()
-        if not self._undo:
+        return self._swap(self._undo, self._redo)
+
+    def redo(self) -> bool:
+        """The step undone last, again; False when there is none (a new edit drops them)."""
+        self.end_stroke()
+        return self._swap(self._redo, self._undo)
+
+    def _swap(self, source: list[_Step], target: list[_Step]) -> bool:
+        if not source:
             return False
-        step = self._undo.pop()
+        step = source.pop()
         x0, y0, x1, y1 = step.rect
-        self.mask[y0:y1, x0:x1] = step.before
+        region = self.mask[y0:y1, x0:x1]
+        target.append(_Step(step.rect, region.copy(), self.doc.damage_version))
+        region[...] = step.before
         self.doc.damage_version = step.version
+        self._trim()
         self._changed(step.rect)
         self.edited.emit()
         return True
 
     def _push(self, step: _Step) -> None:
         self._undo.append(step)
-        while len(self._undo) > UNDO_STEPS or (
-            len(self._undo) > 1 and sum(s.before.nbytes for s in self._undo) > UNDO_BYTES
-        ):
-            self._undo.pop(0)
+        self._redo.clear()
+        self._trim()
+
+    def _trim(self) -> None:
+        for steps in (self._undo, self._redo):
+            while len(steps) > UNDO_STEPS or (
+                len(steps) > 1 and sum(s.before.nbytes for s in steps) > UNDO_BYTES
+            ):
+                steps.pop(0)
 
 
 def _segment_rect(start, end, radius: float) -> Rect:

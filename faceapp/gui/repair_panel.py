@@ -1,5 +1,5 @@
 """The Repair section of the side panel: mark the damage (brush, eraser, "Find scratches and
-dust", undo, clear, show it) and choose whether and how it is repaired on Restore."""
+dust", undo, redo, clear, show it) and choose whether and how it is repaired on Restore."""
 
 from __future__ import annotations
 
@@ -72,6 +72,12 @@ class RepairPanel(QWidget):
             self.painter.set_shown,
             True,
         )
+        self.redo_action = self._action(
+            "Redo",
+            QKeySequence(QKeySequence.StandardKey.Redo).toString(),
+            "Put back the last change undone",
+            self.redo,
+        )
         self.undo_action = self._action(
             "Undo",
             QKeySequence(QKeySequence.StandardKey.Undo).toString(),
@@ -94,14 +100,16 @@ class RepairPanel(QWidget):
             self.eraser_action,
             self.show_action,
             self.undo_action,
+            self.redo_action,
             self.find_action,
             self.smaller_action,
             self.larger_action,
         ]
 
     def _make_widgets(self) -> None:
-        self.brush, self.eraser, self.undo_button = (
-            _tool_button(a) for a in (self.brush_action, self.eraser_action, self.undo_action)
+        self.brush, self.eraser, self.undo_button, self.redo_button = (
+            _tool_button(a)
+            for a in (self.brush_action, self.eraser_action, self.undo_action, self.redo_action)
         )
         self.show_damage = QCheckBox("Show damage")
         self.show_damage.setToolTip(self.show_action.toolTip())
@@ -150,7 +158,7 @@ class RepairPanel(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         tools = QHBoxLayout()
-        for button in (self.brush, self.eraser, self.undo_button):
+        for button in (self.brush, self.eraser, self.undo_button, self.redo_button):
             tools.addWidget(button)
         tools.addWidget(self.clear_button)
         grid.addLayout(tools, 0, 0, 1, 2)
@@ -200,6 +208,10 @@ class RepairPanel(QWidget):
     def undo(self) -> None:
         if self.mask is not None:
             self.mask.undo()
+
+    def redo(self) -> None:
+        if self.mask is not None:
+            self.mask.redo()
 
     def clear(self) -> None:
         if self.mask is not None:
@@ -264,6 +276,7 @@ class RepairPanel(QWidget):
         self.find_action.setEnabled(faces_known and self.tools.job is None)
         self.find_button.setEnabled(self.find_action.isEnabled())
         self.undo_action.setEnabled(has_photo and mask.can_undo())
+        self.redo_action.setEnabled(has_photo and mask.can_redo())
         self.clear_button.setEnabled(damaged)
         self.repair.blockSignals(True)
         self.repair.setChecked(self.controls.repair)

@@ -188,8 +188,17 @@ def test_eraser_and_undo_give_the_mask_back(qtbot, window, tmp_path, gpen):
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(doc.damage_mask, painted)
     assert window.documents.recipe_for(doc) == recipe  # undone: the same mask again
+    assert panel.redo_action.isEnabled()
+    panel.redo_action.trigger()
+    assert doc.damage_mask[y, round(width / 2)] == 0  # redone: the erased gap is back
+    assert window.documents.recipe_for(doc) != recipe
+    panel.undo_action.trigger()
+    assert np.array_equal(doc.damage_mask, painted) and panel.redo_action.isEnabled()
+    panel.brush_action.trigger()
+    stroke(qtbot, window, [(20, y - 20), (40, y - 20)])  # a new edit: nothing left to redo
+    assert not panel.redo_action.isEnabled()
     qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
-    assert window.canvas.damage.tool == "" and not panel.eraser_action.isChecked()
+    assert window.canvas.damage.tool == "" and not panel.brush_action.isChecked()
     panel.clear_button.click()
     assert not doc.damage_mask.any() and not panel.repair.isEnabled()
     assert window.documents.recipe_for(doc).repair is None
