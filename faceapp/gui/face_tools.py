@@ -8,10 +8,13 @@ strength, never runs the network: only that face is blended again.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from faceapp.core.face_preview import FacePreview
+from faceapp.core.models import store as model_store
+from faceapp.core.progress import Progress
 from faceapp.gui import photo_jobs
 from faceapp.gui.documents import Documents
 from faceapp.gui.error_panel import report_from_exception
@@ -20,19 +23,29 @@ from faceapp.gui.inference import Job
 from faceapp.gui.state import PhotoDoc
 
 
-def compare_job(doc: PhotoDoc, index: int, models: list | None):
-    """Runs on the inference thread; fills doc.candidates[index] (only this job touches it
-    while it runs) so that a cancelled comparison keeps what it finished."""
+def compare_job(
+    doc: PhotoDoc, index: int, models: list | None, repair: tuple[Path | None] | None = None
+):
+    """Runs on the inference thread; fills the face's compare cache (only this job touches
+    it while it runs) so that a cancelled comparison keeps what it finished. `repair`: (LaMa
+    file or None for the built-in method) when the marked damage is repaired on Restore; the
+    face is then tried on the repaired pixels, as the restoration would see it."""
     photo = doc.photo
     face = next(f for f in doc.faces if f.index == index)
-    cache = doc.candidates.setdefault(index, {})
+    damage = doc.damage_mask.copy() if repair is not None else None
+    key = index if repair is None else (index, doc.damage_version, repair)
+    cache = doc.candidates.setdefault(key, {})
 
     def run(engine, progress, cancel):
         from faceapp.core.compare import compare_face, installed_face_models
         from faceapp.core.photo.reading import to_float
+        from faceapp.core.repair.step import repair_around
 
         chosen = models if models is not None else installed_face_models()
         image = to_float(photo.pixels)
+        if damage is not None:
+            progress(Progress("compare", 0.0, "Repairing the damage around the face"))
+            image = repair_around(engine, image, damage, face, repair[0], cancel)
         return compare_face(
             engine, image, face, chosen, progress=progress, cancel=cancel, cache=cache
         )
@@ -48,13 +61,23 @@ class FaceTools(QObject):
         self.documents = documents
 
     def compare(self, doc: PhotoDoc, index: int, models: list | None = None) -> Job:
-        job = self.documents.inference.submit("compare", compare_job(doc, index, models))
+        repair = self._repair_for(doc)
+        job = self.documents.inference.submit("compare", compare_job(doc, index, models, repair))
         job.setProperty("doc", doc)
         job.finished.connect(lambda results: self.compared.emit(doc, index, results))
         job.failed.connect(
             lambda exc: self.documents.error.emit(report_from_exception(exc, doc.name))
         )
         return job
+
+    def _repair_for(self, doc: PhotoDoc) -> tuple[Path | None] | None:
+        """What Restore would repair the marked damage with, as compare_job takes it."""
+        recipe = self.documents.recipe_for(doc)
+        if recipe.repair is None:
+            return None
+        # the repair panel falls back to the built-in method when a LaMa model is removed
+        method = recipe.repair[0]
+        return (None if method == "opencv" else model_store.installed_path(method),)
 
     def use_candidate(self, doc: PhotoDoc, index: int, result) -> None:
         """This face uses `result` (a CandidateResult) from now on: no inference."""

@@ -447,3 +447,40 @@ def test_repair_with_an_installed_lama_model(qtbot, window, tmp_path, gpen):
     marked = doc.damage_mask > 0
     assert np.array_equal(lama[~marked], quick[~marked])
     assert np.abs(lama[marked].astype(int) - quick[marked]).mean() > 5
+
+
+def test_compare_tries_a_face_on_the_repaired_pixels(qtbot, window, tmp_path, gpen):
+    """A scratch painted across a face is repaired before Compare runs the models, as the
+    whole restoration would; with repair switched off the face is tried as it is."""
+    from faceapp.core.compare import original_crop
+
+    clean = load_rgb("misc_faces", "deepface__img1.jpg")
+    x0, y0, x1, y1 = (
+        int(v) for v in start(qtbot, window, save(tmp_path, clean, "a.png")).faces[0].box
+    )
+    y = (y0 + y1) // 2
+    damaged = clean.copy()
+    cv2.line(damaged, (x0, y), (x1, y), (250, 250, 250), 3)
+    window.open_paths([save(tmp_path, damaged, "scratched.png")])
+    doc = window.documents.docs[-1]
+    window.documents.set_current(doc)
+    assert wait_ready(qtbot, window) is doc
+    face = doc.faces[0]
+    panel = window.repair_panel
+    panel.size.setValue(BRUSH)
+    panel.brush_action.trigger()
+    stroke(qtbot, window, along(x0, x1, y))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+
+    def tried_crop() -> np.ndarray:
+        with qtbot.waitSignal(window.face_tools.compared, timeout=JOB_TIMEOUT_MS) as done:
+            window.face_tools.compare(doc, face.index, [("gpen-bfr-256", gpen)])
+        return done.args[2][0].restored.crop
+
+    repaired = tried_crop()
+    panel.repair.setChecked(False)
+    as_it_is = tried_crop()
+    reference = original_crop(clean.astype(np.float32) / 255, face, repaired.shape[0])
+    error_repaired = np.abs(repaired - reference).mean()
+    error_as_it_is = np.abs(as_it_is - reference).mean()
+    assert error_repaired < 0.5 * error_as_it_is, (error_repaired, error_as_it_is)
