@@ -36,7 +36,10 @@ def add_old_photo_arguments(p: argparse.ArgumentParser) -> None:
         "--colorize-model-file", type=Path, metavar="PATH", help="a DDColor file (implies it)"
     )
     group.add_argument(
-        "--color-strength", type=_unit, default=1.0, help="0 = grey .. 1 = the model's colour"
+        "--color-strength",
+        type=_unit,
+        default=1.0,
+        help="0 = grey .. 1 = the model's colour (faces coloured by GPEN fade with it)",
     )
     group.add_argument(
         "--colorize-size",
