@@ -177,6 +177,7 @@ def restore_photo(
     re-compose (the CLI, the API)."""
     cancel = cancel or CancelToken()
     stages = _Stages(progress, _plan(options))
+    prepare_old_photo_models(engine, photo, options, progress, cancel)
     image = to_float(photo.pixels)
     if faces is None:
         stages.report("detect", 0, "Finding faces")
@@ -270,6 +271,23 @@ def repair_damage(
 
     mask = inpaint.fit_mask(mask, image.shape[:2])
     return inpaint.repair(image, mask, inpainter, on_cell, cancel), mask
+
+
+def prepare_old_photo_models(
+    engine: Engine,
+    photo: Photo,
+    options: RestoreOptions,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> None:
+    """Load (and on first use convert) LaMa and DDColor before the photo's float copies
+    exist: a conversion needs about 3 GB for a moment, and on a 24-megapixel scan the two
+    together would pass 5 GB."""
+    if options.colorize_model is not None:
+        engine.colorizer(options.colorize_model, options.colorize_size, progress, cancel)
+    if options.repair != "none" and options.repair_model is not None:
+        large = min(photo.pixels.shape[:2]) >= inpaint.LAMA_WINDOW
+        engine.inpainter(options.repair_model, progress, cancel, large)
 
 
 def predict_colour(
