@@ -111,7 +111,12 @@ def repair_scenes(app, window, out: Path) -> None:
 
 def main(out: Path, dark: bool = False, only_repair: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="faceapp-shots-"))
+    # throwaway user folders: weights, compiled models and settings, 1-3 GB a run
+    with tempfile.TemporaryDirectory(prefix="faceapp-shots-") as folder:
+        shoot_all(out, Path(folder), dark, only_repair)
+
+
+def shoot_all(out: Path, root: Path, dark: bool, only_repair: bool) -> None:
     os.environ.update(user_dirs_env(root))
     install_golden_model(root)
     install_codeformer(root)
@@ -136,7 +141,7 @@ def main(out: Path, dark: bool = False, only_repair: bool = False) -> None:
     if only_repair:
         window.after_show([])
         repair_scenes(app, window, out)
-        window.close()
+        window.close()  # saves the settings and stops the threads
         return
     shoot(app, out, "1-empty", window)
     window.after_show([PHOTO])
@@ -164,7 +169,7 @@ def main(out: Path, dark: bool = False, only_repair: bool = False) -> None:
     offer.close()
     repair_scenes(app, window, out)
     shoot_face_skills(app, window, out, root)
-    window.close()
+    window.close()  # saves the settings and stops the threads before the folders go
 
 
 def shoot_face_skills(app, window, out: Path, root: Path) -> None:
