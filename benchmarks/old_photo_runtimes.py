@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -29,6 +27,7 @@ import numpy as np
 import torch
 
 from benchmarks.golden import GOLDEN, golden_state_dict
+from benchmarks.runtimes import entry_for, median_seconds
 from benchmarks.userdirs import user_dirs_env
 
 MODELS = {
@@ -46,16 +45,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, help="torch and OpenVINO threads")
     parser.add_argument("--colorize-size", type=int, default=512)
     return parser.parse_args(argv)
-
-
-def median_seconds(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _resized(name: str, file: str, size: int, mode: str) -> torch.Tensor:
@@ -114,7 +103,7 @@ def measure(key: str, folder: Path, repeat: int, size: int) -> dict:
     row["convert"] = time.perf_counter() - start
     if model.compiled is None:
         return row
-    xml = _entry_for(path)
+    xml = entry_for(path)
     arrays = tuple(t.numpy() for t in inputs)
     for precision in ("exact", "fast"):
         net = CompiledNet(xml, "CPU", precision)
@@ -127,15 +116,6 @@ def measure(key: str, folder: Path, repeat: int, size: int) -> dict:
         row[f"{precision}_psnr"] = image_psnr(out, reference, out_range)
         row[f"{precision}_hint"] = precision_hint(precision)
     return row
-
-
-def _entry_for(source: Path) -> Path:
-    from faceapp.core.runtime import compiled_cache
-
-    for xml in compiled_cache.compiled_dir().glob("*/model.xml"):
-        if compiled_cache.read_meta(xml.parent).get("source") == str(source.resolve()):
-            return xml
-    raise LookupError(source)
 
 
 def table(rows: dict[str, dict], size: int) -> str:

@@ -94,7 +94,7 @@ def measure(name: str, folder: Path, repeat: int) -> dict:
     row["convert"] = time.perf_counter() - start
     if model.compiled is None:
         return row
-    xml = _entry_for(path)  # the IR in the cache, compiled again for each precision
+    xml = entry_for(path)  # the IR in the cache, compiled again for each precision
     image_range = (0.0, 1.0) if upscaler else (-1.0, 1.0)
     for precision in ("exact", "fast"):
         net = CompiledNet(xml, "CPU", precision)
@@ -108,7 +108,7 @@ def measure(name: str, folder: Path, repeat: int) -> dict:
     return row
 
 
-def _entry_for(source: Path) -> Path:
+def entry_for(source: Path) -> Path:
     """The cache entry (model.xml) converted from `source`."""
     from faceapp.core.runtime import compiled_cache
 

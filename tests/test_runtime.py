@@ -75,18 +75,23 @@ def _entries() -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []
 
 
-@pytest.fixture
-def exports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the ONNX exports (each conversion does one)."""
+def counted_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """One entry per call of onnx_export's function `name` from now on (it still runs)."""
     calls: list[int] = []
-    real = onnx_export.export_onnx
+    real = getattr(onnx_export, name)
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(onnx_export, "export_onnx", counting)
+    monkeypatch.setattr(onnx_export, name, counting)
     return calls
+
+
+@pytest.fixture
+def exports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the ONNX exports (each ONNX-road conversion does one)."""
+    return counted_calls(monkeypatch, "export_onnx")
 
 
 def test_compiled_model_runs_and_matches_torch(tmp_path: Path, exports: list[int]) -> None:

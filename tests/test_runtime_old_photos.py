@@ -17,6 +17,7 @@ import pytest
 import torch
 from conftest import load_golden
 from test_golden_repair_colour import _assert_close, _ddcolor_file, _golden, _save_lightning
+from test_runtime import _entries, counted_calls
 from torch import nn
 
 from faceapp.core.colour import colorize
@@ -24,7 +25,7 @@ from faceapp.core.errors import Cancelled
 from faceapp.core.models.loading import InpaintModel, load_inpaint_model
 from faceapp.core.progress import CancelToken, Progress
 from faceapp.core.repair import inpaint, lama
-from faceapp.core.runtime import compiled_cache, onnx_export
+from faceapp.core.runtime import onnx_export
 from faceapp.core.runtime.compiled import (
     VIA_ONNX,
     Target,
@@ -48,36 +49,15 @@ def _two_threads() -> Iterator[None]:
 
 
 @pytest.fixture
-def traces(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the traces for OpenVINO's PyTorch frontend (each conversion on that road)."""
-    calls: list[int] = []
-    real = onnx_export.trace_torch
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(onnx_export, "trace_torch", counting)
-    return calls
+def exports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the ONNX exports (each ONNX-road conversion does one)."""
+    return counted_calls(monkeypatch, "export_onnx")
 
 
 @pytest.fixture
-def exports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the ONNX exports (each ONNX-road conversion does one)."""
-    calls: list[int] = []
-    real = onnx_export.export_onnx
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(onnx_export, "export_onnx", counting)
-    return calls
-
-
-def _entries() -> list[Path]:
-    root = compiled_cache.compiled_dir()
-    return sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []
+def traces(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the traces for OpenVINO's PyTorch frontend (each conversion on that road)."""
+    return counted_calls(monkeypatch, "trace_torch")
 
 
 class _Fourier(nn.Module):
