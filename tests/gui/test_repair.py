@@ -81,6 +81,18 @@ def along(x0: float, x1: float, y: float, steps: int = 12) -> list[tuple[float, 
     return [(x0 + (x1 - x0) * i / steps, y) for i in range(steps + 1)]
 
 
+def pretend_installed(monkeypatch, *ids: str) -> None:
+    """These catalog models count as installed (no file is read: only the lists change)."""
+    from faceapp.core.models import store as model_store
+
+    real = model_store.installed_file
+    monkeypatch.setattr(
+        model_store,
+        "installed_file",
+        lambda entry: Path(entry.file_name) if entry.id in ids else real(entry),
+    )
+
+
 def start(qtbot, window: MainWindow, path: Path) -> PhotoDoc:
     window.controls.set("model_id", "gpen-bfr-256")
     window.open_paths([path])
@@ -231,18 +243,7 @@ def test_find_scratches_proposes_the_damage_and_it_is_repaired(qtbot, window, tm
 def test_the_method_list_offers_lama_only_when_installed(qtbot, window, monkeypatch):
     panel = window.repair_panel
     assert [panel.method.itemData(i) for i in range(panel.method.count())] == ["opencv"]
-    from faceapp.core.models import store as model_store
-
-    real = model_store.installed_file
-    monkeypatch.setattr(
-        model_store,
-        "installed_file",
-        lambda entry: (
-            Path(entry.file_name)
-            if entry.id in ("lama-big", "gpen-inpainting-1024")
-            else real(entry)
-        ),
-    )
+    pretend_installed(monkeypatch, "lama-big")
     panel.refresh_models()
     assert panel.method.findData("lama-big") == 1
 
@@ -335,19 +336,9 @@ def test_core_options_carry_a_copy_of_the_mask_and_the_method(tmp_path, monkeypa
 def test_the_repair_choice_is_remembered(qtbot, monkeypatch):
     from dataclasses import asdict
 
-    from faceapp.core.models import store as model_store
     from faceapp.settings import Settings, settings_from_dict
 
-    real = model_store.installed_file
-    monkeypatch.setattr(
-        model_store,
-        "installed_file",
-        lambda entry: (
-            Path(entry.file_name)
-            if entry.id in ("lama-big", "gpen-inpainting-1024")
-            else real(entry)
-        ),
-    )
+    pretend_installed(monkeypatch, "lama-big", "gpen-inpainting-1024")
     first = MainWindow(Settings())
     qtbot.addWidget(first)
     panel = first.repair_panel
