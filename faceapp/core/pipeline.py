@@ -46,7 +46,7 @@ from faceapp.core.models.loading import FaceModel
 from faceapp.core.photo.reading import Photo, from_float, to_float
 from faceapp.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from faceapp.core.repair import inpaint
-from faceapp.core.repair.step import REPAIRS, propose_mask
+from faceapp.core.repair.step import REPAIRS, inpainter_for, propose_mask
 from faceapp.core.runtime.engine import Engine
 
 UPSCALES = (1, 2, 3, 4)
@@ -263,8 +263,7 @@ def repair_damage(
         mask = propose_mask(photo.pixels, faces, cancel)
     else:
         mask = options.repair_mask
-    model, large = options.repair_model, min(image.shape[:2]) >= inpaint.LAMA_WINDOW
-    inpainter = engine.inpainter(model, stages.progress, cancel, large) if model else None
+    inpainter = inpainter_for(engine, options.repair_model, image.shape, stages.progress, cancel)
 
     def on_cell(done: int, total: int) -> None:
         stages.report("repair", done / max(total, 1), f"Repairing damage ({done}/{total})")
@@ -285,9 +284,8 @@ def prepare_old_photo_models(
     together would pass 5 GB."""
     if options.colorize_model is not None:
         engine.colorizer(options.colorize_model, options.colorize_size, progress, cancel)
-    if options.repair != "none" and options.repair_model is not None:
-        large = min(photo.pixels.shape[:2]) >= inpaint.LAMA_WINDOW
-        engine.inpainter(options.repair_model, progress, cancel, large)
+    if options.repair != "none":
+        inpainter_for(engine, options.repair_model, photo.pixels.shape, progress, cancel)
 
 
 def predict_colour(

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from faceapp.core.faces.selection import Face
-from faceapp.core.progress import CancelToken
+from faceapp.core.progress import CancelToken, ProgressCallback, no_progress
 from faceapp.core.repair.inpaint import LAMA_WINDOW, clear_boxes, fit_mask, repair
 
 if TYPE_CHECKING:
+    from faceapp.core.models.loading import InpaintModel
     from faceapp.core.runtime.engine import Engine
 from faceapp.core.repair.scratches import find_scratches
 
@@ -50,9 +51,23 @@ def repair_around(
     near[y0:y1, x0:x1] = mask[y0:y1, x0:x1]
     if not near.any():
         return image
-    large = min(image.shape[:2]) >= LAMA_WINDOW
-    inpainter = engine.inpainter(model, cancel=cancel, compiled=large) if model else None
-    return repair(image, near, inpainter, cancel=cancel)
+    return repair(
+        image, near, inpainter_for(engine, model, image.shape, cancel=cancel), cancel=cancel
+    )
+
+
+def inpainter_for(
+    engine: Engine,
+    model: Path | None,
+    shape: tuple[int, ...],
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> InpaintModel | None:
+    """LaMa for a photo of `shape`, compiled only when repair's full-size windows fit in it
+    (a smaller photo never pays for the conversion); None: OpenCV's method."""
+    if model is None:
+        return None
+    return engine.inpainter(model, progress, cancel, min(shape[:2]) >= LAMA_WINDOW)
 
 
 def _around(box: tuple[float, float, float, float], shape: tuple[int, ...]):
